@@ -1,0 +1,65 @@
+import type { AuthInfo } from '../auth-info.js';
+import type { ResourceServer, ResponseParts } from '../resource-server.js';
+import { type NodeRequestLike, toAuthRequest } from './node.js';
+import { bodyParamsOf } from './shared.js';
+
+/** The part of a koa context this adapter touches (koa 2 and 3), typed structurally. */
+export interface KoaContextLike {
+  readonly req: NodeRequestLike;
+  readonly method: string;
+  readonly path: string;
+  readonly request: { readonly body?: unknown };
+  status: number;
+  body: unknown;
+  set(field: string, value: string | string[]): void;
+  state: Record<string, unknown> & { auth?: AuthInfo };
+}
+
+export type KoaMiddleware = (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>;
+
+export interface KoaAuthOptions {
+  readonly requiredScopes?: readonly string[];
+  readonly correlationHeader?: string;
+}
+
+function respond(ctx: KoaContextLike, parts: ResponseParts): void {
+  ctx.status = parts.status;
+  for (const [name, value] of Object.entries(parts.headers)) {
+    ctx.set(name, typeof value === 'string' ? value : [...value]);
+  }
+  ctx.body = parts.body === '' ? null : parts.body;
+}
+
+/**
+ * koa middleware that authenticates the request. On success `ctx.state.auth` and `ctx.req.auth`
+ * (where the MCP SDK's Node transport looks) hold the {@link AuthInfo}; on failure the
+ * 400/401/403/503 response is set and `next` is not called.
+ */
+export function koaAuth(server: ResourceServer, options: KoaAuthOptions = {}): KoaMiddleware {
+  return async (ctx, next) => {
+    const request = toAuthRequest(ctx.req, options.correlationHeader);
+    const outcome = await server.authenticate(
+      { ...request, bodyParams: bodyParamsOf(ctx.request.body) ?? request.bodyParams },
+      options.requiredScopes ? { requiredScopes: options.requiredScopes } : undefined,
+    );
+    if (!outcome.ok) {
+      respond(ctx, outcome.response);
+      return;
+    }
+    ctx.state.auth = outcome.authInfo;
+    ctx.req.auth = outcome.authInfo;
+    await next();
+  };
+}
+
+/** koa middleware serving the RFC 9728 metadata at both well-known paths. */
+export function koaProtectedResourceMetadata(server: ResourceServer): KoaMiddleware {
+  return async (ctx, next) => {
+    const parts = server.metadataResponse(ctx.method, ctx.path);
+    if (!parts) {
+      await next();
+      return;
+    }
+    respond(ctx, parts);
+  };
+}

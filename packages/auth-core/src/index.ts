@@ -1,0 +1,91 @@
+/**
+ * @gatehouse/auth-core: OAuth 2.1 access-token validation and resource-server plumbing for MCP
+ * servers. The root export is runtime-neutral (web APIs only); framework adapters live at
+ * `@gatehouse/auth-core/koa`, `/node` and `/fetch`.
+ */
+export type { AuthInfo, AuthInfoExtra } from './auth-info.js';
+export {
+  buildChallenge,
+  type ChallengeParams,
+  type ParsedAuthorization,
+  parseAuthorizationHeader,
+  quoteHeaderValue,
+} from './challenge.js';
+export {
+  type AuthorizationServerMetadata,
+  authorizationServerMetadataUrls,
+  type DiscoveryOptions,
+  discoverAuthorizationServer,
+} from './discovery.js';
+export {
+  createDpopProofVerifier,
+  createMemoryReplayStore,
+  DEFAULT_DPOP_ALGORITHMS,
+  type DpopOptions,
+  type DpopProofInput,
+  type DpopProofVerifier,
+  type DpopReplayStore,
+} from './dpop.js';
+export {
+  AuthError,
+  ConfigurationError,
+  clientDescription,
+  type FailureReason,
+  InsufficientScopeError,
+  InvalidDpopProofError,
+  InvalidRequestError,
+  InvalidTokenError,
+  type OAuthErrorCode,
+  TemporarilyUnavailableError,
+} from './errors.js';
+export type { FetchLike } from './internal/fetch-json.js';
+export { createIntrospectionVerifier, type IntrospectionVerifierOptions } from './introspection.js';
+export {
+  createJwksCache,
+  createStaticJwks,
+  type JwksCache,
+  type JwksCacheOptions,
+} from './jwks.js';
+export {
+  createJwtVerifier,
+  DEFAULT_ALGORITHMS,
+  type JwtVerifierOptions,
+  SUPPORTED_ALGORITHMS,
+  type SupportedAlgorithm,
+} from './jwt.js';
+export { type AuthLogger, silentLogger } from './logger.js';
+export {
+  buildProtectedResourceMetadata,
+  type ProtectedResourceMetadata,
+  type ProtectedResourceMetadataOptions,
+  type ProtectedResourceMetadataUrls,
+  protectedResourceMetadataUrls,
+} from './metadata.js';
+export {
+  canonicalizeResourceUri,
+  createAudienceMatcher,
+  tryCanonicalizeResourceUri,
+} from './resource.js';
+export {
+  type AuthFailure,
+  type AuthOutcome,
+  type AuthRequest,
+  createResourceServer,
+  type ResourceServer,
+  type ResourceServerOptions,
+  type ResponseParts,
+} from './resource-server.js';
+export {
+  createScopePolicy,
+  isScopeToken,
+  parseScopes,
+  type ScopeHierarchy,
+  type ScopePolicy,
+} from './scopes.js';
+export type { TokenVerifier, VerifiedToken } from './token.js';
+export {
+  createTokenVerifier,
+  type IntrospectionVerification,
+  type JwtVerification,
+  type TokenVerifierOptions,
+} from './verifier.js';

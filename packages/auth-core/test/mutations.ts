@@ -1,0 +1,267 @@
+/**
+ * Rule mutations: each entry removes one validation rule from the source (in memory, at transform
+ * time; no file is touched) and names the test files that must then fail. `pnpm test:rules` runs
+ * them all and fails if any mutant survives, which proves each rule has a negative test that would
+ * fail if the rule were removed.
+ */
+export interface SourceEdit {
+  readonly file: string;
+  readonly find: string;
+  readonly replace: string;
+}
+
+export interface RuleMutation {
+  readonly rule: string;
+  /** Usually one edit; several where a rule is enforced twice (by us and by jose) and both must go. */
+  readonly edits: readonly SourceEdit[];
+  readonly tests: readonly string[];
+}
+
+const edit = (file: string, find: string, replace: string): SourceEdit => ({ file, find, replace });
+
+const vectors = 'test/vectors.test.ts';
+
+export const mutations: readonly RuleMutation[] = [
+  {
+    rule: 'alg allow-list',
+    edits: [
+      edit('src/jwt.ts', "typeof header.alg !== 'string' || !allowed.has(header.alg)", 'false'),
+      edit('src/jwt.ts', '        algorithms,\n', ''),
+    ],
+    tests: [vectors],
+  },
+  {
+    rule: 'typ at+jwt',
+    edits: [edit('src/jwt.ts', 'checkTyp(header.typ, options.allowPlainJwt === true);', '')],
+    tests: [vectors],
+  },
+  {
+    rule: 'token size limit',
+    edits: [edit('src/jwt.ts', 'token.length > maxTokenBytes', 'false')],
+    tests: [vectors],
+  },
+  {
+    rule: 'iss pinned',
+    edits: [
+      edit('src/jwt.ts', 'issuer: options.issuer,\n        clockTolerance', 'clockTolerance'),
+    ],
+    tests: [vectors],
+  },
+  {
+    rule: 'RFC 9068 required claims',
+    edits: [
+      edit(
+        'src/jwt.ts',
+        "for (const claim of ['sub', 'client_id', 'iat', 'jti'])",
+        'for (const claim of [])',
+      ),
+    ],
+    tests: [vectors],
+  },
+  {
+    rule: 'aud must contain the resource',
+    edits: [edit('src/internal/claims.ts', 'if (!matchesAudience(aud))', 'if (false)')],
+    tests: [vectors, 'test/introspection.test.ts'],
+  },
+  {
+    rule: 'aud required',
+    edits: [
+      edit(
+        'src/internal/claims.ts',
+        'if (aud === undefined || aud === null || (Array.isArray(aud) && aud.length === 0))',
+        'if (false)',
+      ),
+    ],
+    tests: [vectors, 'test/introspection.test.ts'],
+  },
+  {
+    rule: 'exp required',
+    edits: [
+      edit('src/internal/claims.ts', 'if (requireExp) throw', 'if (false) throw'),
+      edit('src/jwt.ts', "requiredClaims: ['exp'],", ''),
+    ],
+    tests: [vectors],
+  },
+  {
+    rule: 'exp in the past',
+    edits: [edit('src/internal/claims.ts', 'exp <= nowSec - leewaySec', 'false')],
+    tests: ['test/introspection.test.ts'],
+  },
+  {
+    rule: 'nbf in the future',
+    edits: [
+      edit('src/internal/claims.ts', 'nbf !== undefined && nbf > nowSec + leewaySec', 'false'),
+    ],
+    tests: [vectors, 'test/introspection.test.ts'],
+  },
+  {
+    rule: 'iat in the future',
+    edits: [
+      edit('src/internal/claims.ts', 'iat !== undefined && iat > nowSec + leewaySec', 'false'),
+    ],
+    tests: [vectors],
+  },
+  {
+    rule: 'certificate-bound tokens refused',
+    edits: [edit('src/internal/claims.ts', 'if (Object.keys(others).length > 0)', 'if (false)')],
+    tests: [vectors],
+  },
+  {
+    rule: 'one trailing slash is canonical',
+    edits: [edit('src/resource.ts', "if (path.endsWith('/')) path = path.slice(0, -1);", '')],
+    tests: [vectors],
+  },
+  {
+    rule: 'unknown kid refetch cooldown',
+    edits: [edit('src/jwks.ts', 'if (now() - lastAttemptAt < cooldownMs) {', 'if (false) {')],
+    tests: ['test/jwks.test.ts'],
+  },
+  {
+    rule: 'cached keys survive a JWKS outage',
+    edits: [
+      edit(
+        'src/jwks.ts',
+        'refreshInBackground = (): void => {\n    load().catch((error: unknown) => {',
+        'refreshInBackground = (): void => {\n    load().catch((error: unknown) => {\n      keys = undefined;',
+      ),
+    ],
+    tests: ['test/jwks.test.ts'],
+  },
+  {
+    rule: 'no redirects to key or metadata URLs',
+    edits: [edit('src/internal/fetch-json.ts', "redirect: 'manual'", "redirect: 'follow'")],
+    tests: ['test/jwks.test.ts'],
+  },
+  {
+    rule: 'metadata issuer must match',
+    edits: [edit('src/discovery.ts', 'parsed.data.issuer !== issuer', 'false')],
+    tests: ['test/discovery.test.ts'],
+  },
+  {
+    rule: 'introspection active must be true',
+    edits: [edit('src/introspection.ts', 'answer.active !== true', 'answer.active === false')],
+    tests: ['test/introspection.test.ts'],
+  },
+  {
+    rule: 'introspection iss',
+    edits: [
+      edit(
+        'src/introspection.ts',
+        'answer.iss !== undefined && answer.iss !== options.issuer',
+        'false',
+      ),
+    ],
+    tests: ['test/introspection.test.ts'],
+  },
+  {
+    rule: 'introspection refuses refresh tokens',
+    edits: [edit('src/introspection.ts', 'type !== undefined &&', 'false &&')],
+    tests: ['test/introspection.test.ts'],
+  },
+  {
+    rule: 'introspection cache bounded by exp',
+    edits: [
+      edit('src/introspection.ts', 'Math.min(cacheTtlMs, expiresAt * 1000 - now())', 'cacheTtlMs'),
+    ],
+    tests: ['test/introspection.test.ts'],
+  },
+  {
+    rule: 'DPoP-bound token never as bearer',
+    edits: [edit('src/resource-server.ts', "if (credentials.scheme !== 'DPoP') {", 'if (false) {')],
+    tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'DPoP scheme needs a bound token',
+    edits: [
+      edit(
+        'src/resource-server.ts',
+        "} else if (credentials.scheme === 'DPoP') {",
+        '} else if (false) {',
+      ),
+    ],
+    tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'DPoP htm',
+    edits: [edit('src/dpop.ts', 'htm !== input.method.toUpperCase()', 'false')],
+    tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'DPoP htu',
+    edits: [edit('src/dpop.ts', 'normalizeHtu(htu) !== normalizeHtu(input.url)', 'false')],
+    tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'DPoP iat window',
+    edits: [
+      edit('src/dpop.ts', 'iat > nowSec + toleranceSec || iat < nowSec - maxAgeSec', 'false'),
+    ],
+    tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'DPoP ath',
+    edits: [edit('src/dpop.ts', 'if (ath !== expectedAth)', 'if (false)')],
+    tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'DPoP key thumbprint',
+    edits: [edit('src/dpop.ts', 'if (thumbprint !== input.expectedJkt)', 'if (false)')],
+    tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'DPoP jti replay',
+    edits: [edit('src/dpop.ts', 'if (!fresh)', 'if (false)')],
+    tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'DPoP single proof',
+    edits: [edit('src/dpop.ts', 'if (input.proofs.length > 1)', 'if (false)')],
+    tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'token in query refused',
+    edits: [
+      edit(
+        'src/resource-server.ts',
+        "new URL(request.url, origin).searchParams.has('access_token')",
+        'false',
+      ),
+    ],
+    tests: ['test/resource-server.test.ts'],
+  },
+  {
+    rule: 'token in body refused',
+    edits: [
+      edit('src/resource-server.ts', 'if (hasAccessToken(request.bodyParams))', 'if (false)'),
+    ],
+    tests: ['test/adapters.test.ts'],
+  },
+  {
+    rule: 'one Authorization header',
+    edits: [edit('src/challenge.ts', 'if (values.length > 1)', 'if (false)')],
+    tests: ['test/resource-server.test.ts'],
+  },
+  {
+    rule: 'credentials are one token68',
+    edits: [edit('src/challenge.ts', 'if (!TOKEN68.test(credentials))', 'if (false)')],
+    tests: ['test/resource-server.test.ts'],
+  },
+  {
+    rule: 'required scopes enforced',
+    edits: [
+      edit('src/scopes.ts', 'return required.filter((scope) => !all.has(scope));', 'return [];'),
+    ],
+    tests: ['test/resource-server.test.ts'],
+  },
+  {
+    rule: 'no error code without credentials',
+    edits: [
+      edit(
+        'src/resource-server.ts',
+        'return fail(undefined, required',
+        "return fail(new InvalidTokenError('malformed_token', 'x'), required",
+      ),
+    ],
+    tests: ['test/resource-server.test.ts'],
+  },
+];

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// Entry point for the root `npm run dev|test|build|bench` scripts, so that a machine with only Node
+// and npm can run them: it brings the pinned pnpm (into .tools/ unless that version is on PATH),
+// installs the workspace from the lockfile when needed, runs the Turborepo task, and for `test`
+// prints one summary line over every package's test report.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const [task, ...args] = process.argv.slice(2);
+const PNPM_VERSION = JSON.parse(
+  readFileSync(join(root, 'package.json'), 'utf8'),
+).packageManager.split('@')[1];
+const tools = join(root, '.tools');
+const env = { ...process.env };
+
+function run(command, commandArgs, options = {}) {
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', env, ...options });
+  if (result.error) throw result.error;
+  return result.status ?? 1;
+}
+
+function pnpmOnPath() {
+  const result = spawnSync('pnpm', ['--version'], { env, encoding: 'utf8' });
+  return result.status === 0 && result.stdout.trim() === PNPM_VERSION;
+}
+
+function ensurePnpm() {
+  if (pnpmOnPath()) return;
+  const bin = join(tools, 'pnpm', 'node_modules', '.bin');
+  if (!existsSync(join(bin, 'pnpm'))) {
+    console.log(`> installing pnpm ${PNPM_VERSION} into .tools/pnpm`);
+    mkdirSync(join(tools, 'pnpm'), { recursive: true });
+    const status = run('npm', [
+      'install',
+      '--prefix',
+      join(tools, 'pnpm'),
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      `pnpm@${PNPM_VERSION}`,
+    ]);
+    if (status !== 0) process.exit(status);
+  }
+  env.PATH = `${bin}${delimiter}${env.PATH}`;
+}
+
+function ensureInstalled() {
+  const marker = join(root, 'node_modules', '.modules.yaml');
+  const lock = join(root, 'pnpm-lock.yaml');
+  const manifests = [join(root, 'package.json'), lock, join(root, 'pnpm-workspace.yaml')];
+  const stale =
+    !existsSync(marker) ||
+    manifests.some((file) => statSync(file).mtimeMs > statSync(marker).mtimeMs);
+  if (!stale) return;
+  console.log('> pnpm install --frozen-lockfile');
+  const status = run('pnpm', ['install', '--frozen-lockfile']);
+  if (status !== 0) process.exit(status);
+}
+
+function reportFiles() {
+  const files = [];
+  for (const group of ['apps', 'packages', 'tests']) {
+    const dir = join(root, group);
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir)) {
+      const report = join(dir, name, '.reports', 'vitest.json');
+      if (existsSync(report)) files.push(report);
+    }
+  }
+  return files;
+}
+
+function summarize() {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const file of reportFiles()) {
+    const report = JSON.parse(readFileSync(file, 'utf8'));
+    passed += report.numPassedTests ?? 0;
+    failed +=
+      (report.numFailedTests ?? 0) +
+      (report.success === false && report.numFailedTests === 0 ? 1 : 0);
+    skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  }
+  console.log(`\nNode ${process.version}, ${reportFiles().length} test suites:`);
+  console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  return failed;
+}
+
+if (!task) {
+  console.error('usage: node scripts/workspace.mjs <dev|test|build|bench> [turbo args]');
+  process.exit(2);
+}
+ensurePnpm();
+ensureInstalled();
+if (task === 'test') {
+  // The full check, as CI runs it: format and lint, types, build, then every package's tests.
+  for (const file of reportFiles()) rmSync(file);
+  for (const step of [
+    ['exec', 'biome', 'ci', '.'],
+    ['exec', 'turbo', 'run', 'build', 'typecheck'],
+  ]) {
+    console.log(`> pnpm ${step.join(' ')}`);
+    const status = run('pnpm', step);
+    if (status !== 0) process.exit(status);
+  }
+  const status = run('pnpm', ['exec', 'turbo', 'run', 'test', ...args]);
+  const failed = summarize();
+  process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
+}
+process.exit(run('pnpm', ['exec', 'turbo', 'run', task, ...args]));
