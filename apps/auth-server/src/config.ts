@@ -1,0 +1,262 @@
+import { canonicalizeResourceUri, isScopeToken } from '@gatehouse/auth-core';
+import { z } from 'zod';
+
+/**
+ * The authorization server's configuration, from environment variables only. This module is the
+ * only reader of `process.env`; every variable is documented in the README and `.env.example`.
+ * A bad value stops startup with a message naming the variable and the fix.
+ */
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+const seconds = (name: string, fallback: number) =>
+  z.coerce
+    .number({ error: `${name} must be a number of seconds` })
+    .int(`${name} must be a whole number of seconds`)
+    .positive(`${name} must be positive`)
+    .default(fallback);
+
+const scope = z
+  .string()
+  .refine(isScopeToken, 'is not a valid scope (no spaces, quotes or backslashes)');
+
+const resourceSchema = z.object({
+  resource: z.string().transform((value, ctx) => {
+    try {
+      return canonicalizeResourceUri(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  }),
+  scopes: z.array(scope).min(1, 'needs at least one scope'),
+  /** Granted when a request names this resource but no scope; default: all of `scopes`. */
+  defaultScopes: z.array(scope).optional(),
+  accessTokenTtl: z.number().int().positive().optional(),
+  /** `jwt` (default) or `opaque` (revocable at once, checked by introspection). */
+  accessTokenFormat: z.enum(['jwt', 'opaque']).default('jwt'),
+});
+export type ResourceConfig = z.output<typeof resourceSchema>;
+
+const clientSchema = z.object({
+  client_id: z.string().min(1),
+  client_secret: z.string().min(16, 'client_secret must be at least 16 characters').optional(),
+  client_name: z.string().optional(),
+  redirect_uris: z.array(z.string()).default([]),
+  grant_types: z.array(z.string()).optional(),
+  response_types: z.array(z.string()).optional(),
+  token_endpoint_auth_method: z.string().optional(),
+  application_type: z.enum(['web', 'native']).optional(),
+  scope: z.string().optional(),
+});
+export type StaticClientConfig = z.output<typeof clientSchema>;
+
+const json = <T extends z.ZodType>(name: string, schema: T, example: string) =>
+  z.string().transform((raw, ctx): z.output<T> => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(raw);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${name} must be JSON, e.g. ${example}` });
+      return z.NEVER;
+    }
+    const result = schema.safeParse(parsed);
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name}${issue.path.map((p) => `[${String(p)}]`).join('')}: ${issue.message}`,
+        });
+      }
+      return z.NEVER;
+    }
+    return result.data;
+  });
+
+const DEFAULT_RESOURCES = JSON.stringify([
+  {
+    resource: 'http://localhost:3000/mcp',
+    scopes: ['mcp:tools', 'mcp:admin'],
+    defaultScopes: ['mcp:tools'],
+  },
+]);
+
+const envSchema = z.object({
+  AUTH_ISSUER: z
+    .url({
+      protocol: /^https?$/,
+      error: 'AUTH_ISSUER must be an absolute http(s) URL, e.g. http://localhost:4000',
+    })
+    .default('http://localhost:4000'),
+  AUTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  AUTH_BIND: z.string().optional(),
+  AUTH_PROXY: z.stringbool().default(false),
+  AUTH_RESOURCES: json(
+    'AUTH_RESOURCES',
+    z.array(resourceSchema).min(1),
+    DEFAULT_RESOURCES,
+  ).prefault(DEFAULT_RESOURCES),
+  AUTH_DEFAULT_RESOURCE: z.string().optional(),
+  AUTH_USERS: z.string().optional(),
+  AUTH_CLIENTS: json(
+    'AUTH_CLIENTS',
+    z.array(clientSchema),
+    '[{"client_id":"mcp-server","client_secret":"...","grant_types":[],"redirect_uris":[]}]',
+  ).default([]),
+  AUTH_STORE: z
+    .string()
+    .regex(
+      /^(memory|sqlite:.+)$/,
+      'AUTH_STORE must be "memory" or "sqlite:<path>", e.g. sqlite:.data/auth.db',
+    )
+    .default('sqlite:.data/auth.db'),
+  AUTH_ACCESS_TOKEN_TTL: seconds('AUTH_ACCESS_TOKEN_TTL', 300),
+  AUTH_REFRESH_TOKEN_TTL: seconds('AUTH_REFRESH_TOKEN_TTL', 86_400),
+  AUTH_CODE_TTL: seconds('AUTH_CODE_TTL', 60),
+  AUTH_SESSION_TTL: seconds('AUTH_SESSION_TTL', 14 * 86_400),
+  AUTH_ALWAYS_ISSUE_REFRESH_TOKEN: z.stringbool().default(true),
+  AUTH_DEV: z.stringbool().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+});
+
+export interface User {
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface Config {
+  readonly issuer: string;
+  readonly port: number;
+  readonly bind: string;
+  readonly proxy: boolean;
+  /** Loopback issuer over plain http: dev conveniences (printed dev user) are on. */
+  readonly dev: boolean;
+  readonly resources: readonly ResourceConfig[];
+  readonly defaultResource: string;
+  readonly users: readonly User[];
+  readonly clients: readonly StaticClientConfig[];
+  readonly store: { readonly kind: 'memory' } | { readonly kind: 'sqlite'; readonly path: string };
+  readonly ttl: {
+    readonly accessToken: number;
+    readonly refreshToken: number;
+    readonly code: number;
+    readonly session: number;
+  };
+  readonly alwaysIssueRefreshToken: boolean;
+  readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
+}
+
+/** Thrown for a bad environment; `main` prints it and exits 1. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment into a {@link Config}, or throws {@link ConfigError} listing every problem. */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? '');
+      return issue.message.startsWith(variable)
+        ? `- ${issue.message}`
+        : `- ${variable}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = result.data;
+  const issuerUrl = new URL(e.AUTH_ISSUER);
+  const loopback = LOOPBACK_HOSTS.has(issuerUrl.hostname);
+  if (issuerUrl.protocol === 'http:' && !loopback && !e.AUTH_PROXY) {
+    throw new ConfigError(
+      `Invalid configuration:\n- AUTH_ISSUER: plain http is only allowed for loopback issuers (localhost, 127.0.0.1, [::1]); use https, or set AUTH_PROXY=true behind a TLS-terminating proxy`,
+    );
+  }
+  if (issuerUrl.search || issuerUrl.hash) {
+    throw new ConfigError(
+      'Invalid configuration:\n- AUTH_ISSUER: must not have a query or fragment',
+    );
+  }
+  const defaultPort = issuerUrl.port
+    ? Number(issuerUrl.port)
+    : issuerUrl.protocol === 'https:'
+      ? 443
+      : 80;
+  const resources = e.AUTH_RESOURCES;
+  const seen = new Set<string>();
+  for (const r of resources) {
+    if (seen.has(r.resource))
+      throw new ConfigError(
+        `Invalid configuration:\n- AUTH_RESOURCES: ${r.resource} is listed twice`,
+      );
+    seen.add(r.resource);
+    for (const s of r.defaultScopes ?? []) {
+      if (!r.scopes.includes(s)) {
+        throw new ConfigError(
+          `Invalid configuration:\n- AUTH_RESOURCES: default scope ${s} of ${r.resource} is not in its scopes`,
+        );
+      }
+    }
+  }
+  let defaultResource = resources[0]?.resource ?? '';
+  if (e.AUTH_DEFAULT_RESOURCE) {
+    let canonical: string;
+    try {
+      canonical = canonicalizeResourceUri(e.AUTH_DEFAULT_RESOURCE);
+    } catch (error) {
+      throw new ConfigError(
+        `Invalid configuration:\n- AUTH_DEFAULT_RESOURCE: ${(error as Error).message}`,
+      );
+    }
+    if (!seen.has(canonical)) {
+      throw new ConfigError(
+        `Invalid configuration:\n- AUTH_DEFAULT_RESOURCE: ${canonical} is not one of AUTH_RESOURCES`,
+      );
+    }
+    defaultResource = canonical;
+  }
+  return {
+    // oidc-provider and every client compare the issuer exactly: one spelling, without a trailing slash.
+    issuer: e.AUTH_ISSUER.replace(/\/+$/, ''),
+    port: e.AUTH_PORT ?? defaultPort,
+    bind: e.AUTH_BIND ?? (loopback ? '127.0.0.1' : '0.0.0.0'),
+    proxy: e.AUTH_PROXY,
+    dev: e.AUTH_DEV ?? (loopback && issuerUrl.protocol === 'http:'),
+    resources,
+    defaultResource,
+    users: parseUsers(e.AUTH_USERS),
+    clients: e.AUTH_CLIENTS,
+    store:
+      e.AUTH_STORE === 'memory'
+        ? { kind: 'memory' }
+        : { kind: 'sqlite', path: e.AUTH_STORE.slice('sqlite:'.length) },
+    ttl: {
+      accessToken: e.AUTH_ACCESS_TOKEN_TTL,
+      refreshToken: e.AUTH_REFRESH_TOKEN_TTL,
+      code: e.AUTH_CODE_TTL,
+      session: e.AUTH_SESSION_TTL,
+    },
+    alwaysIssueRefreshToken: e.AUTH_ALWAYS_ISSUE_REFRESH_TOKEN,
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
+  };
+}
+
+function parseUsers(raw: string | undefined): User[] {
+  if (!raw) return [];
+  return raw.split(',').map((entry) => {
+    const colon = entry.indexOf(':');
+    const username = entry.slice(0, colon).trim();
+    const password = entry.slice(colon + 1);
+    if (colon <= 0 || !/^[\w.@-]{1,64}$/.test(username) || password.length < 8) {
+      throw new ConfigError(
+        'Invalid configuration:\n- AUTH_USERS: expected comma-separated username:password pairs (usernames of letters, digits, . _ @ -; passwords of 8+ characters), e.g. alice:alice-password,bob:bob-password',
+      );
+    }
+    return { username, password };
+  });
+}

@@ -1,0 +1,108 @@
+import { randomUUID } from 'node:crypto';
+import Koa from 'koa';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Accounts } from '../accounts/accounts.js';
+import type { ResourceRegistry } from '../provider/resources.js';
+import type { Store } from '../store/store.js';
+import { interactions } from './interactions.js';
+import { LoginThrottle } from './login-throttle.js';
+import { requestParams } from './request-params.js';
+
+export interface HttpDependencies {
+  readonly provider: Provider;
+  readonly store: Store;
+  readonly accounts: Accounts;
+  readonly resources: ResourceRegistry;
+  readonly logger: Logger;
+  readonly proxy: boolean;
+  readonly https: boolean;
+  readonly csrfSecret: string;
+}
+
+/**
+ * The koa app in front of oidc-provider: correlation ids and access logs, security headers,
+ * health endpoints, the login/consent pages, request-parameter canonicalisation, then the
+ * provider itself for every OAuth endpoint.
+ */
+export function createHttpApp(deps: HttpDependencies): Koa {
+  const app = new Koa({ proxy: deps.proxy });
+  const { logger } = deps;
+  const providerCallback = deps.provider.callback();
+
+  app.use(async (ctx, next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    ctx.set('x-request-id', requestId);
+    ctx.state.requestId = requestId;
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      // The path only: query strings of OAuth requests carry codes and state.
+      const fields = {
+        requestId,
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.status,
+        ms: Math.round(performance.now() - started),
+      };
+      if (ctx.path === '/healthz' || ctx.path === '/readyz') logger.debug(fields, 'request');
+      else logger.info(fields, 'request');
+    }
+  });
+
+  app.use(async (ctx, next) => {
+    ctx.set('x-content-type-options', 'nosniff');
+    ctx.set('referrer-policy', 'no-referrer');
+    ctx.set('x-frame-options', 'DENY');
+    ctx.set('cross-origin-opener-policy', 'same-origin');
+    if (deps.https) ctx.set('strict-transport-security', 'max-age=31536000');
+    await next();
+  });
+
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/healthz') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    if (ctx.path === '/readyz') {
+      const ready = (() => {
+        try {
+          return deps.store.ping();
+        } catch {
+          return false;
+        }
+      })();
+      ctx.status = ready ? 200 : 503;
+      ctx.body = { status: ready ? 'ready' : 'unavailable' };
+      return;
+    }
+    await next();
+  });
+
+  app.use(
+    interactions({
+      provider: deps.provider,
+      accounts: deps.accounts,
+      resources: deps.resources,
+      throttle: new LoginThrottle(),
+      csrfSecret: deps.csrfSecret,
+      logger,
+    }),
+  );
+
+  app.use(
+    requestParams(deps.resources, { authorization: '/auth', token: '/token', par: '/request' }),
+  );
+
+  app.use(async (ctx) => {
+    ctx.respond = false;
+    await providerCallback(ctx.req, ctx.res);
+  });
+
+  app.on('error', (error: Error) =>
+    logger.error({ err: { message: error.message, name: error.name } }, 'unhandled request error'),
+  );
+  return app;
+}

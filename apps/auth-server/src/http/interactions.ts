@@ -1,0 +1,267 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { bodyParser } from '@koa/bodyparser';
+import type { Context, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { Accounts } from '../accounts/accounts.js';
+import type { ResourceRegistry } from '../provider/resources.js';
+import { renderConsent, renderLogin, renderMessage, STYLE_HASH } from '../ui/pages.js';
+import type { LoginThrottle } from './login-throttle.js';
+
+/**
+ * The login and consent pages (oidc-provider interactions). Forms are CSRF-protected with a token
+ * bound to the interaction (HMAC of its uid with a server secret) on top of oidc-provider's own
+ * interaction cookie, which a cross-site form post cannot present with SameSite=Lax.
+ */
+
+export interface InteractionDependencies {
+  readonly provider: Provider;
+  readonly accounts: Accounts;
+  readonly resources: ResourceRegistry;
+  readonly throttle: LoginThrottle;
+  readonly csrfSecret: string;
+  readonly logger: Logger;
+}
+
+const ROUTE = /^\/interaction\/([\w-]{10,64})(?:\/(login|consent))?$/;
+
+export function interactions(deps: InteractionDependencies) {
+  const { provider, accounts, resources, throttle, logger } = deps;
+  const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  const csrfFor = (uid: string) =>
+    createHmac('sha256', deps.csrfSecret).update(uid).digest('base64url');
+  const csrfValid = (uid: string, token: unknown) => {
+    if (typeof token !== 'string') return false;
+    const expected = Buffer.from(csrfFor(uid));
+    const actual = Buffer.from(token);
+    return actual.length === expected.length && timingSafeEqual(actual, expected);
+  };
+
+  const page = (ctx: Context, html: string, redirectUri: string | undefined, status = 200) => {
+    const target = redirectUri ? URL.parse(redirectUri) : null;
+    // Chrome applies form-action to the redirects that follow a form post, so the client's
+    // redirect URI must be allowed too.
+    const formTargets = [
+      "'self'",
+      target ? (target.protocol.startsWith('http') ? target.origin : target.protocol) : '',
+    ]
+      .join(' ')
+      .trim();
+    ctx.set(
+      'content-security-policy',
+      `default-src 'none'; style-src ${STYLE_HASH}; img-src 'self' data:; form-action ${formTargets}; frame-ancestors 'none'; base-uri 'none'`,
+    );
+    ctx.set('cache-control', 'no-store');
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = html;
+  };
+
+  return async (ctx: Context, next: Next): Promise<void> => {
+    const match = ROUTE.exec(ctx.path);
+    if (!match) return next();
+    const [, uid = '', step] = match;
+    let details: Awaited<ReturnType<Provider['interactionDetails']>>;
+    try {
+      details = await provider.interactionDetails(ctx.req, ctx.res);
+    } catch {
+      page(
+        ctx,
+        renderMessage(
+          'Session expired',
+          'This sign-in request has expired or was already used. Start again from your application.',
+        ),
+        undefined,
+        400,
+      );
+      return;
+    }
+    if (details.uid !== uid) {
+      page(
+        ctx,
+        renderMessage('Session mismatch', 'Start again from your application.'),
+        undefined,
+        400,
+      );
+      return;
+    }
+    const params = details.params as Record<string, string | undefined>;
+    const client = await provider.Client.find(params.client_id ?? '');
+    const clientName = client?.clientName ?? params.client_id ?? 'an application';
+    const redirectUri = params.redirect_uri;
+
+    if (ctx.method === 'GET' && !step) {
+      if (details.prompt.name === 'login') {
+        page(
+          ctx,
+          renderLogin({ action: `/interaction/${uid}/login`, csrf: csrfFor(uid), clientName }),
+          redirectUri,
+        );
+        return;
+      }
+      page(
+        ctx,
+        renderConsent(consentView(details, clientName, redirectUri, uid, csrfFor(uid))),
+        redirectUri,
+      );
+      return;
+    }
+    if (ctx.method !== 'POST' || !step) {
+      ctx.status = 405;
+      return;
+    }
+    await parseForm(ctx, async () => undefined);
+    const form = (ctx.request as { body?: Record<string, unknown> }).body ?? {};
+    if (!csrfValid(uid, form.csrf)) {
+      logger.warn({ uid, step }, 'interaction form refused: missing or wrong CSRF token');
+      page(
+        ctx,
+        renderMessage('Request refused', 'The form could not be verified. Go back and try again.'),
+        redirectUri,
+        403,
+      );
+      return;
+    }
+
+    if (step === 'login') {
+      const username = typeof form.username === 'string' ? form.username.trim() : '';
+      const password = typeof form.password === 'string' ? form.password : '';
+      const wait = throttle.retryAfterMs(username, ctx.ip);
+      if (wait > 0) {
+        const minutes = Math.ceil(wait / 60_000);
+        logger.warn({ uid, username, ip: ctx.ip }, 'sign-in throttled');
+        ctx.set('retry-after', String(Math.ceil(wait / 1000)));
+        page(
+          ctx,
+          renderLogin({
+            action: `/interaction/${uid}/login`,
+            csrf: csrfFor(uid),
+            clientName,
+            username,
+            error: `Too many failed sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+          }),
+          redirectUri,
+          429,
+        );
+        return;
+      }
+      const accountId =
+        username && password ? await accounts.authenticate(username, password) : undefined;
+      if (!accountId) {
+        throttle.recordFailure(username, ctx.ip);
+        logger.info({ uid, username, ip: ctx.ip }, 'sign-in failed');
+        page(
+          ctx,
+          renderLogin({
+            action: `/interaction/${uid}/login`,
+            csrf: csrfFor(uid),
+            clientName,
+            username,
+            error: 'Wrong username or password.',
+          }),
+          redirectUri,
+          401,
+        );
+        return;
+      }
+      throttle.recordSuccess(username);
+      const location = await provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        { login: { accountId } },
+        { mergeWithLastSubmission: false },
+      );
+      ctx.status = 303;
+      ctx.redirect(location);
+      return;
+    }
+
+    // consent
+    if (form.decision !== 'allow') {
+      const location = await provider.interactionResult(
+        ctx.req,
+        ctx.res,
+        { error: 'access_denied', error_description: 'The user denied the request' },
+        { mergeWithLastSubmission: false },
+      );
+      ctx.status = 303;
+      ctx.redirect(location);
+      return;
+    }
+    const accountId = details.session?.accountId;
+    if (!accountId) {
+      page(
+        ctx,
+        renderMessage('Session expired', 'Sign in again from your application.'),
+        redirectUri,
+        400,
+      );
+      return;
+    }
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId, clientId: params.client_id ?? '' });
+    if (!grant) {
+      page(
+        ctx,
+        renderMessage('Session expired', 'Sign in again from your application.'),
+        redirectUri,
+        400,
+      );
+      return;
+    }
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingOIDCClaims?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    if (missing.missingOIDCScope) grant.addOIDCScope(missing.missingOIDCScope.join(' '));
+    if (missing.missingOIDCClaims) grant.addOIDCClaims(missing.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(missing.missingResourceScopes ?? {})) {
+      grant.addResourceScope(indicator, scopes.join(' '));
+    }
+    const grantId = await grant.save();
+    const location = await provider.interactionResult(
+      ctx.req,
+      ctx.res,
+      { consent: details.grantId ? {} : { grantId } },
+      { mergeWithLastSubmission: true },
+    );
+    ctx.status = 303;
+    ctx.redirect(location);
+  };
+
+  function consentView(
+    details: Awaited<ReturnType<Provider['interactionDetails']>>,
+    clientName: string,
+    redirectUri: string | undefined,
+    uid: string,
+    csrf: string,
+  ) {
+    const missing = details.prompt.details as {
+      missingOIDCScope?: string[];
+      missingResourceScopes?: Record<string, string[]>;
+    };
+    const resourceScopes = Object.entries(missing.missingResourceScopes ?? {});
+    const resource =
+      resourceScopes[0]?.[0] ??
+      String((details.params as Record<string, unknown>).resource ?? resources.defaultResource);
+    const scopes = [
+      ...new Set([...(missing.missingOIDCScope ?? []), ...resourceScopes.flatMap(([, s]) => s)]),
+    ];
+    const target = redirectUri ? URL.parse(redirectUri) : null;
+    return {
+      action: `/interaction/${uid}/consent`,
+      csrf,
+      clientName,
+      redirectHost: target
+        ? target.protocol.startsWith('http')
+          ? target.host
+          : `${target.protocol}//${target.host}`
+        : 'the application',
+      resource,
+      scopes: scopes.map((scope) => ({ scope, description: resources.describe(scope) })),
+      username: details.session?.accountId ?? '',
+    };
+  }
+}

@@ -1,0 +1,57 @@
+import { createAuthServer } from './app.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+
+/** Starts the authorization server: config -> logger -> server -> listen; stops cleanly on signals. */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.log);
+  const server = await createAuthServer(config, logger);
+  try {
+    await server.listen();
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'EADDRINUSE') {
+      logger.fatal(
+        `port ${config.port} on ${config.bind} is already in use; stop the other process or set AUTH_PORT`,
+      );
+      process.exit(1);
+    }
+    throw error;
+  }
+  logger.info(
+    {
+      issuer: config.issuer,
+      store: config.store.kind,
+      resources: config.resources.map((r) => r.resource),
+    },
+    `authorization server ready at ${config.issuer}`,
+  );
+  if (server.devUser) {
+    // Printed once, when dev mode creates the user; the password is stored only as a hash.
+    process.stdout.write(
+      `\nDev user created: username "${server.devUser.username}", password "${server.devUser.password}"\n\n`,
+    );
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    await server.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+await main();

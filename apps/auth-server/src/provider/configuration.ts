@@ -1,0 +1,131 @@
+import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Accounts } from '../accounts/accounts.js';
+import type { Config } from '../config.js';
+import { providerJwks } from '../keys/keystore.js';
+import type { Store } from '../store/store.js';
+import { renderErrorPage } from '../ui/pages.js';
+import { applyRegistrationPolicy, POLICY_PROPERTY } from './clients.js';
+import { createInteractionPolicy } from './policy.js';
+import type { ResourceRegistry } from './resources.js';
+import { tokenPolicy } from './tokens.js';
+
+export interface ProviderDependencies {
+  readonly config: Config;
+  readonly store: Store;
+  readonly accounts: Accounts;
+  readonly resources: ResourceRegistry;
+  readonly cookieKeys: string[];
+}
+
+/**
+ * oidc-provider configured as an MCP authorization server. Every default the library ships that an
+ * MCP client trips over is changed here, with the reason next to it.
+ */
+export function createProvider({
+  config,
+  store,
+  accounts,
+  resources,
+  cookieKeys,
+}: ProviderDependencies): Provider {
+  const tokens = tokenPolicy(config, resources);
+  const secureCookies = new URL(config.issuer).protocol === 'https:' || config.proxy;
+
+  const configuration: Configuration = {
+    adapter: store.models.adapterClass() as unknown as Configuration['adapter'],
+    clients: config.clients.map((client) => ({ ...client })) as Configuration['clients'],
+    jwks: providerJwks(store, config.ttl.accessToken + 3600) as Configuration['jwks'],
+    cookies: {
+      keys: cookieKeys,
+      long: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
+      short: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
+    },
+    async findAccount(_ctx, sub) {
+      if (!accounts.exists(sub)) return undefined;
+      return {
+        accountId: sub,
+        async claims() {
+          return { sub, preferred_username: sub };
+        },
+      };
+    },
+    claims: { openid: ['sub'], profile: ['preferred_username'] },
+    scopes: ['openid', 'offline_access', 'profile', ...resources.allScopes()],
+    // MCP clients often omit token_endpoint_auth_method; the library default would hand them a
+    // secret they never send, and their token request would fail with invalid_client.
+    clientDefaults: {
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      id_token_signed_response_alg: 'RS256',
+    },
+    extraClientMetadata: {
+      properties: [POLICY_PROPERTY],
+      validator(_ctx, key, _value, metadata) {
+        applyRegistrationPolicy(key, metadata as Record<string, unknown>);
+      },
+    },
+    // OAuth 2.1: PKCE for every client; oidc-provider 9 accepts only S256.
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false },
+      registration: {
+        enabled: true,
+        initialAccessToken: false,
+        issueRegistrationAccessToken: true,
+      },
+      registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
+      introspection: {
+        enabled: true,
+        // RFC 7662 §4: only authenticated clients may introspect (public clients could probe tokens).
+        async allowedPolicy(_ctx, client) {
+          return client.clientAuthMethod !== 'none';
+        },
+      },
+      revocation: { enabled: true },
+      rpInitiatedLogout: { enabled: true },
+      resourceIndicators: {
+        enabled: true,
+        async defaultResource(_ctx, _client, oneOf) {
+          return oneOf ?? resources.defaultResource;
+        },
+        // The token request may omit `resource`: the grant's own resource is then used.
+        async useGrantedResource() {
+          return true;
+        },
+        async getResourceServerInfo(_ctx, resourceIndicator) {
+          const resource = resources.get(resourceIndicator);
+          if (!resource) throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
+          return {
+            scope: resource.scopes.join(' '),
+            audience: resource.resource,
+            accessTokenTTL: resource.accessTokenTtl ?? config.ttl.accessToken,
+            accessTokenFormat: resource.accessTokenFormat,
+            ...(resource.accessTokenFormat === 'jwt' ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+          };
+        },
+      },
+    },
+    ttl: tokens.ttl as Configuration['ttl'],
+    issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
+    rotateRefreshToken: tokens.rotateRefreshToken,
+    expiresWithSession: tokens.expiresWithSession,
+    interactions: {
+      policy: createInteractionPolicy(),
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+    },
+    async renderError(ctx: KoaContextWithOIDC, out, error) {
+      ctx.type = 'html';
+      ctx.body = renderErrorPage(out, error);
+    },
+    discovery: {
+      // Resource indicators drive the audience; clients read these to decide how to behave.
+      authorization_response_iss_parameter_supported: true,
+    },
+    responseTypes: ['code'],
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.proxy = config.proxy;
+  return provider;
+}

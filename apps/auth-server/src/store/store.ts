@@ -1,0 +1,170 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { OidcModelStore } from './oidc-models.js';
+
+/**
+ * All persistent state of the authorization server in one embedded SQLite database (WAL): every
+ * oidc-provider model, users, signing keys and server secrets. `AUTH_STORE=memory` uses the same
+ * code on an in-memory database, so tests exercise exactly what production runs.
+ */
+
+export interface StoredUser {
+  readonly username: string;
+  readonly passwordHash: string;
+  readonly createdAt: number;
+}
+
+export interface StoredKey {
+  readonly kid: string;
+  readonly alg: string;
+  /** Private JWK as JSON (never logged). */
+  readonly privateJwk: string;
+  readonly createdAt: number;
+  /** Set when the key stops signing; its public part stays published until tokens expire. */
+  readonly retiredAt: number | null;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS oidc_models (
+  model TEXT NOT NULL,
+  id TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  grant_id TEXT,
+  user_code TEXT,
+  uid TEXT,
+  expires_at INTEGER,
+  consumed_at INTEGER,
+  PRIMARY KEY (model, id)
+);
+CREATE INDEX IF NOT EXISTS oidc_models_grant ON oidc_models (grant_id) WHERE grant_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS oidc_models_uid ON oidc_models (model, uid) WHERE uid IS NOT NULL;
+CREATE INDEX IF NOT EXISTS oidc_models_user_code ON oidc_models (model, user_code) WHERE user_code IS NOT NULL;
+CREATE INDEX IF NOT EXISTS oidc_models_expiry ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS users (
+  username TEXT PRIMARY KEY,
+  password_hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS signing_keys (
+  kid TEXT PRIMARY KEY,
+  alg TEXT NOT NULL,
+  private_jwk TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  retired_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS secrets (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+`;
+
+export class Store {
+  readonly db: Database.Database;
+  readonly models: OidcModelStore;
+
+  constructor(location: { kind: 'memory' } | { kind: 'sqlite'; path: string }) {
+    if (location.kind === 'sqlite') mkdirSync(dirname(location.path), { recursive: true });
+    this.db = new Database(location.kind === 'memory' ? ':memory:' : location.path);
+    // WAL: readers never block the writer; NORMAL sync is durable across process crashes (SIGKILL).
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(SCHEMA);
+    this.models = new OidcModelStore(this.db);
+  }
+
+  /** True when the database answers; `/readyz` uses it. */
+  ping(): boolean {
+    return this.db.prepare('SELECT 1 AS ok').get() !== undefined;
+  }
+
+  getUser(username: string): StoredUser | undefined {
+    const row = this.db
+      .prepare('SELECT username, password_hash, created_at FROM users WHERE username = ?')
+      .get(username) as { username: string; password_hash: string; created_at: number } | undefined;
+    return (
+      row && { username: row.username, passwordHash: row.password_hash, createdAt: row.created_at }
+    );
+  }
+
+  putUser(username: string, passwordHash: string): void {
+    this.db
+      .prepare(
+        'INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash',
+      )
+      .run(username, passwordHash, Date.now());
+  }
+
+  deleteUser(username: string): boolean {
+    return this.db.prepare('DELETE FROM users WHERE username = ?').run(username).changes > 0;
+  }
+
+  listUsers(): string[] {
+    return (
+      this.db.prepare('SELECT username FROM users ORDER BY username').all() as Array<{
+        username: string;
+      }>
+    ).map((r) => r.username);
+  }
+
+  listKeys(): StoredKey[] {
+    const rows = this.db
+      .prepare(
+        'SELECT kid, alg, private_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid',
+      )
+      .all() as Array<{
+      kid: string;
+      alg: string;
+      private_jwk: string;
+      created_at: number;
+      retired_at: number | null;
+    }>;
+    return rows.map((r) => ({
+      kid: r.kid,
+      alg: r.alg,
+      privateJwk: r.private_jwk,
+      createdAt: r.created_at,
+      retiredAt: r.retired_at,
+    }));
+  }
+
+  addKey(key: StoredKey): void {
+    this.db
+      .prepare(
+        'INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
+      )
+      .run(key.kid, key.alg, key.privateJwk, key.createdAt, key.retiredAt);
+  }
+
+  retireKeys(alg: string, exceptKid: string, at: number): void {
+    this.db
+      .prepare(
+        'UPDATE signing_keys SET retired_at = ? WHERE alg = ? AND kid != ? AND retired_at IS NULL',
+      )
+      .run(at, alg, exceptKid);
+  }
+
+  deleteKeysRetiredBefore(before: number): number {
+    return this.db
+      .prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?')
+      .run(before).changes;
+  }
+
+  /** A server secret (e.g. cookie keys), created once with `create` and kept across restarts. */
+  secret(name: string, create: () => string): string {
+    const row = this.db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as
+      | { value: string }
+      | undefined;
+    if (row) return row.value;
+    const value = create();
+    this.db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)').run(name, value);
+    return (
+      this.db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as { value: string }
+    ).value;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}

@@ -1,0 +1,105 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import {
+  authorize,
+  exchangeCode,
+  register,
+  startAuthServer,
+  tokenRequest,
+} from './support/server.js';
+
+const cwd = new URL('..', import.meta.url).pathname;
+
+function runWithEnv(env: Record<string, string>) {
+  return spawnSync('node', ['--import', 'tsx', 'src/main.ts'], {
+    cwd,
+    env: { ...process.env, AUTH_STORE: 'memory', ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+}
+
+describe('process', () => {
+  it('keeps clients, grants, refresh tokens and keys across SIGKILL and restart', async () => {
+    const first = await startAuthServer();
+    const { issuer, dbPath } = first;
+    const clientId = (await register(issuer)).body.client_id;
+    const tokens = await exchangeCode(issuer, clientId, await authorize(issuer, { clientId }));
+    const jwksBefore = await (await fetch(`${issuer}/jwks`)).json();
+    expect(await first.process.stop('SIGKILL')).toBe(null);
+
+    const second = await startAuthServer({}, dbPath, Number(new URL(issuer).port));
+    try {
+      expect(await (await fetch(`${issuer}/jwks`)).json()).toEqual(jwksBefore);
+      const refreshed = await tokenRequest(issuer, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(tokens.body.refresh_token),
+      });
+      expect(refreshed.status).toBe(200);
+      const again = await authorize(issuer, { clientId });
+      expect(again.callback.searchParams.get('code')).toBeTruthy();
+      expect(second.process.output()).not.toContain('Dev user created');
+    } finally {
+      await second.process.stop();
+    }
+  });
+
+  it('never writes tokens, codes or passwords to its log', async () => {
+    const server = await startAuthServer({ LOG_LEVEL: 'debug' });
+    try {
+      const clientId = (await register(server.issuer)).body.client_id;
+      const result = await authorize(server.issuer, { clientId });
+      const tokens = await exchangeCode(server.issuer, clientId, result);
+      await tokenRequest(server.issuer, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(tokens.body.refresh_token),
+      });
+      const log = server.process.output();
+      expect(log).toContain('"path":"/token"');
+      for (const secret of [
+        String(tokens.body.access_token),
+        String(tokens.body.refresh_token),
+        result.callback.searchParams.get('code') ?? 'code',
+        'alice-password',
+      ]) {
+        expect(log).not.toContain(secret);
+      }
+    } finally {
+      await server.process.stop();
+    }
+  });
+
+  it.each([
+    [{ AUTH_RESOURCES: 'not json' }, 'AUTH_RESOURCES must be JSON'],
+    [{ AUTH_RESOURCES: '[{"resource":"mcp","scopes":["a"]}]' }, 'AUTH_RESOURCES[0][resource]'],
+    [
+      { AUTH_ISSUER: 'http://auth.example.com' },
+      'AUTH_ISSUER: plain http is only allowed for loopback issuers',
+    ],
+    [{ AUTH_ACCESS_TOKEN_TTL: 'ten' }, 'AUTH_ACCESS_TOKEN_TTL must be a number of seconds'],
+    [{ AUTH_STORE: 'postgres://x' }, 'AUTH_STORE must be "memory" or "sqlite:<path>"'],
+    [{ AUTH_USERS: 'alice' }, 'AUTH_USERS: expected comma-separated username:password pairs'],
+    [
+      { AUTH_DEFAULT_RESOURCE: 'http://localhost:9/x' },
+      'AUTH_DEFAULT_RESOURCE: http://localhost:9/x is not one of AUTH_RESOURCES',
+    ],
+  ])('stops on bad configuration %j, naming the variable', (env, message) => {
+    const result = runWithEnv(env);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(message);
+    expect(result.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
+  });
+
+  it('reports a port already in use as such', async () => {
+    const server = await startAuthServer();
+    try {
+      const result = runWithEnv({ AUTH_ISSUER: server.issuer, LOG_FORMAT: 'json' });
+      expect(result.status).toBe(1);
+      expect(result.stdout + result.stderr).toContain('is already in use');
+    } finally {
+      await server.process.stop();
+    }
+  });
+});

@@ -1,0 +1,191 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createPkce,
+  freePort,
+  type StartedProcess,
+  startProcess,
+  UserAgent,
+} from '@gatehouse/testkit';
+
+export const MCP_RESOURCE = 'http://localhost:3000/mcp';
+export const OTHER_RESOURCE = 'http://localhost:3001/api';
+export const INTROSPECTOR = { id: 'mcp-server', secret: 'mcp-server-introspection-secret' };
+export const REDIRECT_URI = 'http://127.0.0.1:33418/callback';
+
+export interface RunningServer {
+  readonly issuer: string;
+  readonly dbPath: string;
+  readonly process: StartedProcess;
+  readonly env: Record<string, string>;
+}
+
+/** Starts the real authorization server process (tsx, no build step) on a free port. */
+export async function startAuthServer(
+  overrides: Record<string, string> = {},
+  dbPath?: string,
+  port?: number,
+): Promise<RunningServer> {
+  const chosenPort = port ?? (await freePort());
+  const issuer = `http://localhost:${chosenPort}`;
+  const db = dbPath ?? join(mkdtempSync(join(tmpdir(), 'gatehouse-auth-')), 'auth.db');
+  const env = {
+    AUTH_ISSUER: issuer,
+    AUTH_STORE: `sqlite:${db}`,
+    AUTH_USERS: 'alice:alice-password,bob:bob-password',
+    AUTH_RESOURCES: JSON.stringify([
+      { resource: MCP_RESOURCE, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
+      { resource: OTHER_RESOURCE, scopes: ['api:read'], accessTokenFormat: 'opaque' },
+    ]),
+    AUTH_CLIENTS: JSON.stringify([
+      {
+        client_id: INTROSPECTOR.id,
+        client_secret: INTROSPECTOR.secret,
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ]),
+    LOG_FORMAT: 'json',
+    LOG_LEVEL: 'info',
+    ...overrides,
+  };
+  const process = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('../..', import.meta.url).pathname,
+    env,
+    readyUrl: `${issuer}/readyz`,
+  });
+  return { issuer, dbPath: db, process, env };
+}
+
+export interface RegisteredClient {
+  readonly client_id: string;
+  readonly registration_access_token?: string;
+  readonly [key: string]: unknown;
+}
+
+export async function register(
+  issuer: string,
+  metadata: Record<string, unknown> = {},
+): Promise<{
+  status: number;
+  body: RegisteredClient & { error?: string; error_description?: string };
+}> {
+  const response = await fetch(`${issuer}/reg`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_name: 'Test MCP Client',
+      redirect_uris: [REDIRECT_URI],
+      ...metadata,
+    }),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as RegisteredClient & { error?: string },
+  };
+}
+
+export interface AuthorizeOptions {
+  readonly clientId: string;
+  readonly redirectUri?: string;
+  readonly scope?: string;
+  readonly resource?: string | null;
+  readonly pkce?: 'S256' | 'plain' | 'none';
+  readonly username?: string;
+  readonly password?: string;
+  readonly consent?: 'allow' | 'deny';
+  readonly userAgent?: UserAgent;
+}
+
+export interface AuthorizeResult {
+  readonly callback: URL;
+  readonly verifier: string;
+  readonly state: string;
+  readonly pages: string[];
+  readonly userAgent: UserAgent;
+}
+
+/** Drives an authorization request through login and consent like a browser; returns the callback URL. */
+export async function authorize(
+  issuer: string,
+  options: AuthorizeOptions,
+): Promise<AuthorizeResult> {
+  const ua = options.userAgent ?? new UserAgent();
+  const redirectUri = options.redirectUri ?? REDIRECT_URI;
+  const { verifier, challenge } = createPkce();
+  const state = crypto.randomUUID();
+  const url = new URL(`${issuer}/auth`);
+  url.searchParams.set('response_type', 'code');
+  url.searchParams.set('client_id', options.clientId);
+  url.searchParams.set('redirect_uri', redirectUri);
+  url.searchParams.set('state', state);
+  if (options.scope !== undefined) url.searchParams.set('scope', options.scope);
+  if (options.resource !== null) url.searchParams.set('resource', options.resource ?? MCP_RESOURCE);
+  if (options.pkce !== 'none') {
+    url.searchParams.set('code_challenge', options.pkce === 'plain' ? verifier : challenge);
+    url.searchParams.set('code_challenge_method', options.pkce ?? 'S256');
+  }
+  const atCallback = (target: string) =>
+    target.startsWith(redirectUri.split('?')[0] ?? redirectUri);
+  const pages: string[] = [];
+  let response = await ua.navigate(url.href, atCallback);
+  for (let step = 0; step < 4 && !atCallback(response.url); step++) {
+    pages.push(response.body);
+    const { parseForms } = await import('@gatehouse/testkit');
+    const form = parseForms(response.body, response.url)[0];
+    if (!form)
+      throw new Error(`no form on page (HTTP ${response.status}):\n${response.body.slice(0, 500)}`);
+    if ('password' in form.fields) {
+      response = await ua.submit(
+        form,
+        { username: options.username ?? 'alice', password: options.password ?? 'alice-password' },
+        atCallback,
+      );
+    } else {
+      response = await ua.submit(form, {}, atCallback, options.consent ?? 'allow');
+    }
+  }
+  if (!atCallback(response.url))
+    throw new Error(`authorization did not reach the callback:\n${response.body.slice(0, 500)}`);
+  return { callback: new URL(response.url), verifier, state, pages, userAgent: ua };
+}
+
+export async function tokenRequest(
+  issuer: string,
+  params: Record<string, string>,
+  auth?: { id: string; secret: string },
+) {
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (auth)
+    headers.authorization = `Basic ${Buffer.from(`${auth.id}:${auth.secret}`).toString('base64')}`;
+  const response = await fetch(`${issuer}/token`, {
+    method: 'POST',
+    headers,
+    body: new URLSearchParams(params).toString(),
+  });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as Record<string, string | number | undefined>,
+  };
+}
+
+export async function exchangeCode(
+  issuer: string,
+  clientId: string,
+  result: AuthorizeResult,
+  extra: Record<string, string> = {},
+) {
+  return tokenRequest(issuer, {
+    grant_type: 'authorization_code',
+    client_id: clientId,
+    code: result.callback.searchParams.get('code') ?? '',
+    redirect_uri: REDIRECT_URI,
+    code_verifier: result.verifier,
+    resource: MCP_RESOURCE,
+    ...extra,
+  });
+}

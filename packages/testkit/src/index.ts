@@ -1,0 +1,9 @@
+export { createPkce } from './pkce.js';
+export { freePort, type StartedProcess, startProcess } from './process.js';
+export {
+  type HtmlForm,
+  type PageResponse,
+  parseForms,
+  type StoredCookie,
+  UserAgent,
+} from './user-agent.js';

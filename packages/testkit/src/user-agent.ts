@@ -1,0 +1,159 @@
+/**
+ * A headless user agent for OAuth flows in tests: a cookie jar, manual redirect following, and
+ * HTML form reading and submission. It is what a browser does between an authorization request and
+ * the redirect back to the client, minus rendering, so every suite (our authorization server,
+ * Keycloak) drives login and consent the same way. Real browsers are exercised separately.
+ */
+
+export interface StoredCookie {
+  readonly name: string;
+  readonly value: string;
+  readonly host: string;
+  readonly path: string;
+}
+
+export interface HtmlForm {
+  readonly action: string;
+  readonly method: string;
+  readonly fields: Record<string, string>;
+  /** Names and values of submit buttons (e.g. Allow / Deny). */
+  readonly buttons: Array<{ name: string; value: string }>;
+}
+
+export interface PageResponse {
+  readonly url: string;
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: string;
+}
+
+const decodeEntities = (value: string) =>
+  value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;|&#x27;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
+
+function attribute(tag: string, name: string): string | undefined {
+  const match = new RegExp(`\\s${name}\\s*=\\s*("([^"]*)"|'([^']*)'|([^\\s>]+))`, 'i').exec(tag);
+  if (!match) return undefined;
+  return decodeEntities(match[2] ?? match[3] ?? match[4] ?? '');
+}
+
+/** Reads every `<form>` of a page with its hidden and pre-filled inputs and its submit buttons. */
+export function parseForms(html: string, baseUrl: string): HtmlForm[] {
+  const forms: HtmlForm[] = [];
+  for (const match of html.matchAll(/<form\b([^>]*)>([\s\S]*?)<\/form>/gi)) {
+    const open = match[1] ?? '';
+    const inner = match[2] ?? '';
+    const fields: Record<string, string> = {};
+    const buttons: Array<{ name: string; value: string }> = [];
+    for (const input of inner.matchAll(/<(input|button)\b([^>]*)>/gi)) {
+      const tag = input[2] ?? '';
+      const name = attribute(tag, 'name');
+      const type = (
+        attribute(tag, 'type') ?? (input[1]?.toLowerCase() === 'button' ? 'submit' : 'text')
+      ).toLowerCase();
+      if (!name) continue;
+      if (type === 'submit') buttons.push({ name, value: attribute(tag, 'value') ?? '' });
+      else if (type !== 'checkbox' || /\schecked\b/i.test(tag))
+        fields[name] = attribute(tag, 'value') ?? '';
+    }
+    forms.push({
+      action: new URL(attribute(open, 'action') ?? baseUrl, baseUrl).href,
+      method: (attribute(open, 'method') ?? 'GET').toUpperCase(),
+      fields,
+      buttons,
+    });
+  }
+  return forms;
+}
+
+export class UserAgent {
+  readonly cookies: StoredCookie[] = [];
+
+  /** Sends one request with the jar's cookies and stores the response's cookies; never follows. */
+  async request(
+    url: string,
+    init: { method?: string; body?: URLSearchParams; headers?: Record<string, string> } = {},
+  ): Promise<PageResponse> {
+    const target = new URL(url);
+    const headers: Record<string, string> = { ...init.headers };
+    const cookie = this.cookieHeader(target);
+    if (cookie) headers.cookie = cookie;
+    if (init.body) headers['content-type'] = 'application/x-www-form-urlencoded';
+    const response = await fetch(url, {
+      method: init.method ?? (init.body ? 'POST' : 'GET'),
+      headers,
+      redirect: 'manual',
+      ...(init.body ? { body: init.body.toString() } : {}),
+    });
+    this.store(target, response.headers.getSetCookie());
+    return { url, status: response.status, headers: response.headers, body: await response.text() };
+  }
+
+  /**
+   * Follows redirects from `url` until a page answers (2xx/4xx/5xx) or a redirect leaves for a URL
+   * for which `stopAt` returns true (the client's redirect URI); returns that last response.
+   */
+  async navigate(
+    url: string,
+    stopAt: (url: string) => boolean,
+    init: { method?: string; body?: URLSearchParams } = {},
+  ): Promise<PageResponse> {
+    let response = await this.request(url, init);
+    for (let hops = 0; hops < 20; hops++) {
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || !location) return response;
+      const next = new URL(location, response.url).href;
+      if (stopAt(next)) return { ...response, url: next };
+      response = await this.request(next);
+    }
+    throw new Error(`too many redirects from ${url}`);
+  }
+
+  /** Submits a form with overrides and an optional submit button, following redirects. */
+  submit(
+    form: HtmlForm,
+    values: Record<string, string>,
+    stopAt: (url: string) => boolean,
+    button?: string,
+  ): Promise<PageResponse> {
+    const body = new URLSearchParams({ ...form.fields, ...values });
+    const pressed = button
+      ? form.buttons.find((b) => b.name === button || b.value === button)
+      : form.buttons[0];
+    if (pressed) body.set(pressed.name, pressed.value);
+    return this.navigate(form.action, stopAt, { method: form.method, body });
+  }
+
+  cookieHeader(url: URL): string {
+    return this.cookies
+      .filter((c) => c.host === url.hostname && url.pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+
+  private store(url: URL, setCookies: string[]): void {
+    for (const line of setCookies) {
+      const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
+      const eq = pair.indexOf('=');
+      if (eq <= 0) continue;
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
+      const path = attributes.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) || '/';
+      const expired =
+        attributes.some((a) => /^max-age=0$/i.test(a)) ||
+        attributes.some(
+          (a) => a.toLowerCase().startsWith('expires=') && Date.parse(a.slice(8)) < Date.now(),
+        );
+      const index = this.cookies.findIndex(
+        (c) => c.name === name && c.host === url.hostname && c.path === path,
+      );
+      if (index >= 0) this.cookies.splice(index, 1);
+      // Secure cookies are still sent back over plain http: Keycloak marks them so on localhost.
+      if (!expired) this.cookies.push({ name, value, host: url.hostname, path });
+    }
+  }
+}
