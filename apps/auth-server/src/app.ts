@@ -21,6 +21,22 @@ export interface AuthServer {
   close(): Promise<void>;
 }
 
+/** Remembers when each client was last used (at most once a minute per client). */
+function trackClientUse(provider: Provider, store: Store): void {
+  const recent = new Map<string, number>();
+  const touch = (clientId: string | undefined) => {
+    if (!clientId) return;
+    const now = Date.now();
+    if ((recent.get(clientId) ?? 0) > now - 60_000) return;
+    recent.set(clientId, now);
+    if (recent.size > 10_000) recent.clear();
+    store.touchClient(clientId, now);
+  };
+  provider.on('authorization.success', (ctx) => touch(ctx.oidc.client?.clientId));
+  provider.on('grant.success', (ctx) => touch(ctx.oidc.client?.clientId));
+  provider.on('registration_create.success', (_ctx, client) => touch(client.clientId));
+}
+
 /** Builds the authorization server from configuration: store, keys, users, provider, HTTP. */
 export async function createAuthServer(config: Config, logger: Logger): Promise<AuthServer> {
   const store = new Store(config.store);
@@ -40,9 +56,18 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     proxy: config.proxy,
     https: new URL(config.issuer).protocol === 'https:',
     csrfSecret,
+    registration: config.registration,
   });
-  // Expired tokens, codes, sessions and interactions are deleted every minute.
-  const cleanup = setInterval(() => store.models.cleanup(), 60_000);
+  trackClientUse(provider, store);
+  // Expired tokens, codes, sessions and interactions are deleted every minute; clients unused for
+  // AUTH_CLIENT_IDLE_TTL are reaped (their next request gets invalid_client, the cue to re-register).
+  const idleMs = config.registration.clientIdleTtl * 1000;
+  const housekeeping = () => {
+    store.models.cleanup();
+    const reaped = store.reapIdleClients(idleMs);
+    if (reaped.length > 0) logger.info({ count: reaped.length }, 'reaped idle clients');
+  };
+  const cleanup = setInterval(housekeeping, Math.min(60_000, idleMs));
   cleanup.unref();
   let server: Server | undefined;
   return {

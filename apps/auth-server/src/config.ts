@@ -115,6 +115,17 @@ const envSchema = z.object({
   AUTH_CODE_TTL: seconds('AUTH_CODE_TTL', 60),
   AUTH_SESSION_TTL: seconds('AUTH_SESSION_TTL', 14 * 86_400),
   AUTH_ALWAYS_ISSUE_REFRESH_TOKEN: z.stringbool().default(true),
+  AUTH_MAX_CLIENTS: z.coerce
+    .number({ error: 'AUTH_MAX_CLIENTS must be a number' })
+    .int()
+    .positive()
+    .default(10_000),
+  AUTH_CLIENT_IDLE_TTL: seconds('AUTH_CLIENT_IDLE_TTL', 30 * 86_400),
+  AUTH_REGISTRATION_RATE_LIMIT: z.coerce
+    .number({ error: 'AUTH_REGISTRATION_RATE_LIMIT must be a number' })
+    .int()
+    .positive()
+    .default(30),
   AUTH_DEV: z.stringbool().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -144,6 +155,11 @@ export interface Config {
     readonly session: number;
   };
   readonly alwaysIssueRefreshToken: boolean;
+  readonly registration: {
+    readonly maxClients: number;
+    readonly clientIdleTtl: number;
+    readonly ratePerIpPer10Min: number;
+  };
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
 }
 
@@ -242,6 +258,11 @@ export function loadConfig(
       session: e.AUTH_SESSION_TTL,
     },
     alwaysIssueRefreshToken: e.AUTH_ALWAYS_ISSUE_REFRESH_TOKEN,
+    registration: {
+      maxClients: e.AUTH_MAX_CLIENTS,
+      clientIdleTtl: e.AUTH_CLIENT_IDLE_TTL,
+      ratePerIpPer10Min: e.AUTH_REGISTRATION_RATE_LIMIT,
+    },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
   };
 }

@@ -7,6 +7,8 @@ import type { ResourceRegistry } from '../provider/resources.js';
 import type { Store } from '../store/store.js';
 import { interactions } from './interactions.js';
 import { LoginThrottle } from './login-throttle.js';
+import { RateLimiter } from './rate-limit.js';
+import { registrationGuard } from './registration-guard.js';
 import { requestParams } from './request-params.js';
 
 export interface HttpDependencies {
@@ -18,6 +20,7 @@ export interface HttpDependencies {
   readonly proxy: boolean;
   readonly https: boolean;
   readonly csrfSecret: string;
+  readonly registration: { readonly maxClients: number; readonly ratePerIpPer10Min: number };
 }
 
 /**
@@ -89,6 +92,16 @@ export function createHttpApp(deps: HttpDependencies): Koa {
       throttle: new LoginThrottle(),
       csrfSecret: deps.csrfSecret,
       logger,
+    }),
+  );
+
+  app.use(
+    registrationGuard({
+      store: deps.store,
+      limiter: new RateLimiter(deps.registration.ratePerIpPer10Min, 10 * 60_000),
+      maxClients: deps.registration.maxClients,
+      logger,
+      path: '/reg',
     }),
   );
 

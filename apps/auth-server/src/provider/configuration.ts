@@ -6,6 +6,7 @@ import type { Store } from '../store/store.js';
 import { renderErrorPage } from '../ui/pages.js';
 import { applyRegistrationPolicy, POLICY_PROPERTY } from './clients.js';
 import { createInteractionPolicy } from './policy.js';
+import { clientIdFor } from './registration.js';
 import type { ResourceRegistry } from './resources.js';
 import { tokenPolicy } from './tokens.js';
 
@@ -73,6 +74,7 @@ export function createProvider({
         enabled: true,
         initialAccessToken: false,
         issueRegistrationAccessToken: true,
+        idFactory: clientIdFor,
       },
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
       introspection: {

@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS signing_keys (
   created_at INTEGER NOT NULL,
   retired_at INTEGER
 );
+CREATE TABLE IF NOT EXISTS client_usage (
+  client_id TEXT PRIMARY KEY,
+  last_used_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS secrets (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -149,6 +153,40 @@ export class Store {
     return this.db
       .prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?')
       .run(before).changes;
+  }
+
+  /** Records that a client was used (authorization or token request) at `at` (ms). */
+  touchClient(clientId: string, at: number = Date.now()): void {
+    this.db
+      .prepare(
+        'INSERT INTO client_usage (client_id, last_used_at) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET last_used_at = excluded.last_used_at',
+      )
+      .run(clientId, at);
+  }
+
+  /**
+   * Deletes dynamically registered clients not used for `idleMs` (by last use, else by
+   * registration time). Configured clients live outside the store and are never reaped.
+   */
+  reapIdleClients(idleMs: number, now: number = Date.now()): string[] {
+    const cutoff = now - idleMs;
+    const reaped: string[] = [];
+    for (const { id, payload } of this.models.list('Client')) {
+      const usage = this.db
+        .prepare('SELECT last_used_at FROM client_usage WHERE client_id = ?')
+        .get(id) as { last_used_at: number } | undefined;
+      const issuedAt =
+        typeof payload.client_id_issued_at === 'number' ? payload.client_id_issued_at * 1000 : 0;
+      if ((usage?.last_used_at ?? issuedAt) < cutoff) reaped.push(id);
+    }
+    const remove = this.db.transaction((ids: string[]) => {
+      for (const id of ids) {
+        this.models.destroy('Client', id);
+        this.db.prepare('DELETE FROM client_usage WHERE client_id = ?').run(id);
+      }
+    });
+    remove(reaped);
+    return reaped;
   }
 
   /** A server secret (e.g. cookie keys), created once with `create` and kept across restarts. */

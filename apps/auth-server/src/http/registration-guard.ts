@@ -1,0 +1,62 @@
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+import { SHARED_CLIENT_PREFIX } from '../provider/registration.js';
+import type { Store } from '../store/store.js';
+import type { RateLimiter } from './rate-limit.js';
+
+/**
+ * In front of the registration endpoint: a per-IP rate limit and a cap on stored clients, each
+ * answered with a clear OAuth-style error instead of letting an abusive or runaway client fill the
+ * database.
+ */
+export function registrationGuard(deps: {
+  store: Store;
+  limiter: RateLimiter;
+  maxClients: number;
+  logger: Logger;
+  path: string;
+}) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    if (
+      ctx.path.startsWith(`${deps.path}/${SHARED_CLIENT_PREFIX}`) &&
+      (ctx.method === 'PUT' || ctx.method === 'DELETE')
+    ) {
+      ctx.status = 400;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = {
+        error: 'invalid_request',
+        error_description:
+          'This client is shared by identical registrations and cannot be changed or deleted; register again with the new metadata',
+      };
+      return;
+    }
+    if (ctx.path !== deps.path || ctx.method !== 'POST') return next();
+    const wait = deps.limiter.hit(ctx.ip);
+    if (wait > 0) {
+      deps.logger.warn({ ip: ctx.ip }, 'registration rate limit reached');
+      ctx.status = 429;
+      ctx.set('retry-after', String(Math.ceil(wait / 1000)));
+      ctx.set('cache-control', 'no-store');
+      ctx.body = {
+        error: 'temporarily_unavailable',
+        error_description: `Too many client registrations from this address; retry in ${Math.ceil(wait / 1000)} seconds`,
+      };
+      return;
+    }
+    if (deps.store.models.count('Client') >= deps.maxClients) {
+      deps.logger.warn(
+        { maxClients: deps.maxClients },
+        'client registration refused: limit of stored clients reached',
+      );
+      ctx.status = 503;
+      ctx.set('cache-control', 'no-store');
+      ctx.body = {
+        error: 'temporarily_unavailable',
+        error_description:
+          'This server has reached its limit of registered clients; its operator can raise AUTH_MAX_CLIENTS or remove unused clients',
+      };
+      return;
+    }
+    return next();
+  };
+}
