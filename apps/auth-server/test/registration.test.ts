@@ -125,8 +125,9 @@ describe('registration limits', () => {
         statuses.push(last.status);
       }
       expect(statuses).toEqual([201, 201, 201, 429]);
-      expect(last?.headers.get('retry-after')).toMatch(/^\d+$/);
-      expect(((await last?.json()) as { error_description: string }).error_description).toContain(
+      if (!last) throw new Error('no response');
+      expect(last.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect(((await last.json()) as { error_description: string }).error_description).toContain(
         'Too many client registrations',
       );
     } finally {
