@@ -1,0 +1,101 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Accounts } from './accounts/accounts.js';
+import { ConfigError, loadConfig } from './config.js';
+import { rotateSigningKeys } from './keys/keystore.js';
+import { Store } from './store/store.js';
+
+/**
+ * Operator commands against the store named by AUTH_STORE (run them with the server stopped, or
+ * restart it after `keys rotate`: oidc-provider loads keys at startup).
+ *
+ *   users add <name>          password from $GATEHOUSE_PASSWORD or the first line of stdin
+ *   users remove <name> | users list
+ *   clients list | clients delete <client_id>
+ *   grants list | grants revoke <grant_id>
+ *   keys list | keys rotate
+ */
+
+const USAGE = `usage: cli <users|clients|grants|keys> <command> [argument]
+  users add <name>         (password from $GATEHOUSE_PASSWORD or stdin; never an argument)
+  users remove <name>
+  users list
+  clients list
+  clients delete <client_id>
+  grants list
+  grants revoke <grant_id>
+  keys list
+  keys rotate              (restart the server afterwards; old public keys stay published)`;
+
+function readPassword(): string {
+  const fromEnv = process.env.GATEHOUSE_PASSWORD;
+  if (fromEnv) return fromEnv;
+  return readFileSync(0, 'utf8').split('\n')[0] ?? '';
+}
+
+async function run(args: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
+  const [area, command, argument] = positionals;
+  const config = loadConfig();
+  const store = new Store(config.store);
+  try {
+    const key = `${area} ${command}`;
+    switch (key) {
+      case 'users add': {
+        if (!argument || !/^[\w.@-]{1,64}$/.test(argument)) throw new Error('users add needs a username of letters, digits, . _ @ -');
+        const password = readPassword();
+        if (password.length < 8) throw new Error('the password must have at least 8 characters');
+        await new Accounts(store).add(argument, password);
+        console.log(`user ${argument} saved`);
+        return 0;
+      }
+      case 'users remove':
+        console.log(store.deleteUser(argument ?? '') ? `user ${argument} removed` : `no user ${argument}`);
+        return 0;
+      case 'users list':
+        for (const name of store.listUsers()) console.log(name);
+        return 0;
+      case 'clients list':
+        for (const { id, payload } of store.models.list('Client')) {
+          console.log(`${id}\t${String(payload.client_name ?? '')}\t${JSON.stringify(payload.redirect_uris ?? [])}`);
+        }
+        return 0;
+      case 'clients delete':
+        store.models.destroy('Client', argument ?? '');
+        console.log(`client ${argument} deleted`);
+        return 0;
+      case 'grants list':
+        for (const { id, payload } of store.models.list('Grant')) {
+          console.log(`${id}\t${String(payload.accountId ?? '')}\t${String(payload.clientId ?? '')}`);
+        }
+        return 0;
+      case 'grants revoke':
+        store.models.revokeByGrantId(argument ?? '');
+        store.models.destroy('Grant', argument ?? '');
+        console.log(`grant ${argument} revoked with its tokens`);
+        return 0;
+      case 'keys list':
+        for (const k of store.listKeys()) {
+          console.log(`${k.kid}\t${k.alg}\t${k.retiredAt === null ? 'active' : `retired ${new Date(k.retiredAt).toISOString()}`}`);
+        }
+        return 0;
+      case 'keys rotate': {
+        const kids = await rotateSigningKeys(store);
+        console.log(`new signing keys: ${kids.join(', ')}; restart the server to sign with them`);
+        return 0;
+      }
+      default:
+        console.error(USAGE);
+        return 2;
+    }
+  } finally {
+    store.close();
+  }
+}
+
+try {
+  process.exitCode = await run(process.argv.slice(2));
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : `error: ${(error as Error).message}`);
+  process.exitCode = 1;
+}
