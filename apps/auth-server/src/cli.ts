@@ -42,7 +42,8 @@ async function run(args: string[]): Promise<number> {
     const key = `${area} ${command}`;
     switch (key) {
       case 'users add': {
-        if (!argument || !/^[\w.@-]{1,64}$/.test(argument)) throw new Error('users add needs a username of letters, digits, . _ @ -');
+        if (!argument || !/^[\w.@-]{1,64}$/.test(argument))
+          throw new Error('users add needs a username of letters, digits, . _ @ -');
         const password = readPassword();
         if (password.length < 8) throw new Error('the password must have at least 8 characters');
         await new Accounts(store).add(argument, password);
@@ -50,14 +51,18 @@ async function run(args: string[]): Promise<number> {
         return 0;
       }
       case 'users remove':
-        console.log(store.deleteUser(argument ?? '') ? `user ${argument} removed` : `no user ${argument}`);
+        console.log(
+          store.deleteUser(argument ?? '') ? `user ${argument} removed` : `no user ${argument}`,
+        );
         return 0;
       case 'users list':
         for (const name of store.listUsers()) console.log(name);
         return 0;
       case 'clients list':
         for (const { id, payload } of store.models.list('Client')) {
-          console.log(`${id}\t${String(payload.client_name ?? '')}\t${JSON.stringify(payload.redirect_uris ?? [])}`);
+          console.log(
+            `${id}\t${String(payload.client_name ?? '')}\t${JSON.stringify(payload.redirect_uris ?? [])}`,
+          );
         }
         return 0;
       case 'clients delete':
@@ -66,7 +71,9 @@ async function run(args: string[]): Promise<number> {
         return 0;
       case 'grants list':
         for (const { id, payload } of store.models.list('Grant')) {
-          console.log(`${id}\t${String(payload.accountId ?? '')}\t${String(payload.clientId ?? '')}`);
+          console.log(
+            `${id}\t${String(payload.accountId ?? '')}\t${String(payload.clientId ?? '')}`,
+          );
         }
         return 0;
       case 'grants revoke':
@@ -76,7 +83,9 @@ async function run(args: string[]): Promise<number> {
         return 0;
       case 'keys list':
         for (const k of store.listKeys()) {
-          console.log(`${k.kid}\t${k.alg}\t${k.retiredAt === null ? 'active' : `retired ${new Date(k.retiredAt).toISOString()}`}`);
+          console.log(
+            `${k.kid}\t${k.alg}\t${k.retiredAt === null ? 'active' : `retired ${new Date(k.retiredAt).toISOString()}`}`,
+          );
         }
         return 0;
       case 'keys rotate': {
@@ -96,6 +105,8 @@ async function run(args: string[]): Promise<number> {
 try {
   process.exitCode = await run(process.argv.slice(2));
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : `error: ${(error as Error).message}`);
+  console.error(
+    error instanceof ConfigError ? error.message : `error: ${(error as Error).message}`,
+  );
   process.exitCode = 1;
 }

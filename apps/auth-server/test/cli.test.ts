@@ -5,10 +5,21 @@ import { join } from 'node:path';
 import { createJwtVerifier } from '@gatehouse/auth-core';
 import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { authorize, exchangeCode, MCP_RESOURCE, register, startAuthServer, tokenRequest } from './support/server.js';
+import {
+  authorize,
+  exchangeCode,
+  MCP_RESOURCE,
+  register,
+  startAuthServer,
+  tokenRequest,
+} from './support/server.js';
 
 const cwd = new URL('..', import.meta.url).pathname;
-const cli = (dbPath: string, args: string[], extra: { env?: Record<string, string>; input?: string } = {}) =>
+const cli = (
+  dbPath: string,
+  args: string[],
+  extra: { env?: Record<string, string>; input?: string } = {},
+) =>
   spawnSync('node', ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd,
     env: { ...process.env, AUTH_STORE: `sqlite:${dbPath}`, ...extra.env },
@@ -19,12 +30,20 @@ const cli = (dbPath: string, args: string[], extra: { env?: Record<string, strin
 describe('cli', () => {
   it('adds, lists and removes users; the new user can sign in', async () => {
     const dbPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-cli-')), 'auth.db');
-    expect(cli(dbPath, ['users', 'add', 'carol'], { input: 'carol-password\n' }).stdout).toContain('user carol saved');
-    expect(cli(dbPath, ['users', 'add', 'dave'], { env: { GATEHOUSE_PASSWORD: 'short' } }).status).toBe(1);
+    expect(cli(dbPath, ['users', 'add', 'carol'], { input: 'carol-password\n' }).stdout).toContain(
+      'user carol saved',
+    );
+    expect(
+      cli(dbPath, ['users', 'add', 'dave'], { env: { GATEHOUSE_PASSWORD: 'short' } }).status,
+    ).toBe(1);
     const server = await startAuthServer({ AUTH_USERS: '' }, dbPath);
     try {
       const clientId = (await register(server.issuer)).body.client_id;
-      const result = await authorize(server.issuer, { clientId, username: 'carol', password: 'carol-password' });
+      const result = await authorize(server.issuer, {
+        clientId,
+        username: 'carol',
+        password: 'carol-password',
+      });
       expect(result.callback.searchParams.get('code')).toBeTruthy();
     } finally {
       await server.process.stop();
@@ -49,10 +68,19 @@ describe('cli', () => {
 
     const second = await startAuthServer({}, dbPath, Number(new URL(issuer).port));
     try {
-      const after = await tokenRequest(issuer, { grant_type: 'refresh_token', client_id: clientId, refresh_token: String(before.body.refresh_token), resource: MCP_RESOURCE });
+      const after = await tokenRequest(issuer, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(before.body.refresh_token),
+        resource: MCP_RESOURCE,
+      });
       const newKid = decodeProtectedHeader(String(after.body.access_token)).kid;
       expect(newKid).not.toBe(oldKid);
-      const verifier = createJwtVerifier({ issuer, audience: MCP_RESOURCE, jwksUri: `${issuer}/jwks` });
+      const verifier = createJwtVerifier({
+        issuer,
+        audience: MCP_RESOURCE,
+        jwksUri: `${issuer}/jwks`,
+      });
       await expect(verifier.verify(String(after.body.access_token))).resolves.toBeDefined();
       await expect(verifier.verify(String(before.body.access_token))).resolves.toBeDefined();
     } finally {
@@ -63,13 +91,22 @@ describe('cli', () => {
   it('lists and deletes clients, and revokes grants with their tokens', async () => {
     const server = await startAuthServer();
     try {
-      const clientId = (await register(server.issuer, { client_name: 'CLI Listed' })).body.client_id;
-      const tokens = await exchangeCode(server.issuer, clientId, await authorize(server.issuer, { clientId }));
+      const clientId = (await register(server.issuer, { client_name: 'CLI Listed' })).body
+        .client_id;
+      const tokens = await exchangeCode(
+        server.issuer,
+        clientId,
+        await authorize(server.issuer, { clientId }),
+      );
       expect(cli(server.dbPath, ['clients', 'list']).stdout).toContain('CLI Listed');
       const grants = cli(server.dbPath, ['grants', 'list']).stdout.trim().split('\n');
       const grantId = grants.find((line) => line.includes(clientId))?.split('\t')[0] ?? '';
       expect(cli(server.dbPath, ['grants', 'revoke', grantId]).status).toBe(0);
-      const refresh = await tokenRequest(server.issuer, { grant_type: 'refresh_token', client_id: clientId, refresh_token: String(tokens.body.refresh_token) });
+      const refresh = await tokenRequest(server.issuer, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(tokens.body.refresh_token),
+      });
       expect(refresh.body.error).toBe('invalid_grant');
       expect(cli(server.dbPath, ['clients', 'delete', clientId]).status).toBe(0);
       expect(cli(server.dbPath, ['clients', 'list']).stdout).not.toContain('CLI Listed');

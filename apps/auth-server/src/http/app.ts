@@ -6,8 +6,10 @@ import type { Accounts } from '../accounts/accounts.js';
 import type { ResourceRegistry } from '../provider/resources.js';
 import type { Store } from '../store/store.js';
 import { interactions } from './interactions.js';
+import { issuerPath } from './issuer-path.js';
 import { LoginThrottle } from './login-throttle.js';
 import { RateLimiter } from './rate-limit.js';
+import { registrationCors } from './registration-cors.js';
 import { registrationGuard } from './registration-guard.js';
 import { requestParams } from './request-params.js';
 
@@ -21,6 +23,8 @@ export interface HttpDependencies {
   readonly https: boolean;
   readonly csrfSecret: string;
   readonly registration: { readonly maxClients: number; readonly ratePerIpPer10Min: number };
+  /** The issuer's path (`/tenant`), or '' for an issuer at the host root. */
+  readonly issuerPath: string;
 }
 
 /**
@@ -64,6 +68,8 @@ export function createHttpApp(deps: HttpDependencies): Koa {
     await next();
   });
 
+  if (deps.issuerPath) app.use(issuerPath(deps.issuerPath));
+
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
       ctx.body = { status: 'ok' };
@@ -92,8 +98,11 @@ export function createHttpApp(deps: HttpDependencies): Koa {
       throttle: new LoginThrottle(),
       csrfSecret: deps.csrfSecret,
       logger,
+      basePath: deps.issuerPath,
     }),
   );
+
+  app.use(registrationCors('/reg'));
 
   app.use(
     registrationGuard({

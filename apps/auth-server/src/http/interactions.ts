@@ -21,6 +21,8 @@ export interface InteractionDependencies {
   readonly throttle: LoginThrottle;
   readonly csrfSecret: string;
   readonly logger: Logger;
+  /** The issuer's path prefix ('' at the host root), for form actions. */
+  readonly basePath: string;
 }
 
 const ROUTE = /^\/interaction\/([\w-]{10,64})(?:\/(login|consent))?$/;
@@ -94,7 +96,11 @@ export function interactions(deps: InteractionDependencies) {
       if (details.prompt.name === 'login') {
         page(
           ctx,
-          renderLogin({ action: `/interaction/${uid}/login`, csrf: csrfFor(uid), clientName }),
+          renderLogin({
+            action: `${deps.basePath}/interaction/${uid}/login`,
+            csrf: csrfFor(uid),
+            clientName,
+          }),
           redirectUri,
         );
         return;
@@ -134,7 +140,7 @@ export function interactions(deps: InteractionDependencies) {
         page(
           ctx,
           renderLogin({
-            action: `/interaction/${uid}/login`,
+            action: `${deps.basePath}/interaction/${uid}/login`,
             csrf: csrfFor(uid),
             clientName,
             username,
@@ -153,7 +159,7 @@ export function interactions(deps: InteractionDependencies) {
         page(
           ctx,
           renderLogin({
-            action: `/interaction/${uid}/login`,
+            action: `${deps.basePath}/interaction/${uid}/login`,
             csrf: csrfFor(uid),
             clientName,
             username,
@@ -251,7 +257,7 @@ export function interactions(deps: InteractionDependencies) {
     ];
     const target = redirectUri ? URL.parse(redirectUri) : null;
     return {
-      action: `/interaction/${uid}/consent`,
+      action: `${deps.basePath}/interaction/${uid}/consent`,
       csrf,
       clientName,
       redirectHost: target

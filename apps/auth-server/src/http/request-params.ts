@@ -46,16 +46,28 @@ export function requestParams(
     if (!isAuthorization && ctx.path !== paths.token) return next();
     if (ctx.method === 'GET' && isAuthorization) {
       const params = new URLSearchParams(ctx.querystring);
-      if (rewrite(params, true)) ctx.req.url = `${ctx.path}?${params.toString()}`;
+      if (rewrite(params, true)) {
+        const before = ctx.req.url ?? '';
+        ctx.req.url = `${ctx.path}?${params.toString()}`;
+        // Keep an issuer-path prefix recorded in originalUrl (oidc-provider derives its mount path from it).
+        const { originalUrl } = ctx.req;
+        if (originalUrl?.endsWith(before))
+          ctx.req.originalUrl =
+            originalUrl.slice(0, originalUrl.length - before.length) + ctx.req.url;
+      }
     } else if (ctx.method === 'POST' && ctx.is(FORM)) {
       const body = await readBody(ctx.req);
-      if (body !== undefined) {
-        const params = new URLSearchParams(body.toString('utf8'));
-        replayBody(
-          ctx.req,
-          rewrite(params, isAuthorization) ? Buffer.from(params.toString()) : body,
-        );
+      if (body === undefined) {
+        ctx.status = 413;
+        ctx.set('cache-control', 'no-store');
+        ctx.body = {
+          error: 'invalid_request',
+          error_description: `request body larger than ${MAX_BODY} bytes`,
+        };
+        return;
       }
+      const params = new URLSearchParams(body.toString('utf8'));
+      replayBody(ctx.req, rewrite(params, isAuthorization) ? Buffer.from(params.toString()) : body);
     }
     return next();
   };
@@ -66,7 +78,6 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    // Too large: hand oidc-provider what was read, and it refuses the request with its own limit.
     if (size > MAX_BODY) return undefined;
     chunks.push(chunk as Buffer);
   }

@@ -66,6 +66,12 @@ export function createProvider({
         applyRegistrationPolicy(key, metadata as Record<string, unknown>);
       },
     },
+    // Browser clients (MCP Inspector) call the token and revocation endpoints from their page: a
+    // public client may do so from the origin of one of its redirect URIs.
+    clientBasedCORS(_ctx, origin, client) {
+      if (origin === 'null' || client.clientAuthMethod !== 'none') return false;
+      return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
+    },
     // OAuth 2.1: PKCE for every client; oidc-provider 9 accepts only S256.
     pkce: { required: () => true },
     features: {
@@ -114,7 +120,8 @@ export function createProvider({
     expiresWithSession: tokens.expiresWithSession,
     interactions: {
       policy: createInteractionPolicy(),
-      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      url: (_ctx, interaction) =>
+        `${new URL(config.issuer).pathname.replace(/\/$/, '')}/interaction/${interaction.uid}`,
     },
     async renderError(ctx: KoaContextWithOIDC, out, error) {
       ctx.type = 'html';

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningServer, register, startAuthServer } from './support/server.js';
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startAuthServer();
+});
+afterAll(() => server.process.stop());
+
+describe('HTTP hygiene', () => {
+  it('answers /healthz and /readyz', async () => {
+    expect(await (await fetch(`${server.issuer}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${server.issuer}/readyz`)).json()).toEqual({ status: 'ready' });
+  });
+
+  it('sends security headers and a correlation id (echoing a sane incoming one)', async () => {
+    const response = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`, {
+      headers: { 'x-request-id': 'abc-123' },
+    });
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('x-request-id')).toBe('abc-123');
+    const generated = await fetch(`${server.issuer}/healthz`, {
+      headers: { 'x-request-id': 'bad value with spaces' },
+    });
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('lets browser clients discover, register and redeem tokens (CORS)', async () => {
+    const origin = 'http://localhost:6274';
+    const discovery = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`, {
+      headers: { origin },
+    });
+    expect(discovery.headers.get('access-control-allow-origin')).toBeTruthy();
+
+    const preflight = await fetch(`${server.issuer}/reg`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('*');
+    expect(preflight.headers.get('access-control-allow-headers')).toContain('content-type');
+
+    const { body } = await register(server.issuer, {
+      client_name: 'Inspector',
+      redirect_uris: [`${origin}/oauth/callback`],
+    });
+    const tokenPreflight = await fetch(`${server.issuer}/token`, {
+      method: 'OPTIONS',
+      headers: { origin, 'access-control-request-method': 'POST' },
+    });
+    expect(tokenPreflight.status).toBe(204);
+    const token = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { origin, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: 'x',
+        client_id: body.client_id,
+      }).toString(),
+    });
+    expect(token.headers.get('access-control-allow-origin')).toBe(origin);
+    const stranger = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        origin: 'https://evil.example.com',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: 'x',
+        client_id: body.client_id,
+      }).toString(),
+    });
+    expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('refuses oversized request bodies', async () => {
+    const response = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=refresh_token&refresh_token=${'x'.repeat(100_000)}`,
+    });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
+  });
+});
