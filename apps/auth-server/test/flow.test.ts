@@ -92,7 +92,14 @@ describe('full authorization flow (DCR public client)', () => {
       subject: 'alice',
     });
 
-    // Reusing the rotated-out refresh token revokes the grant: the new one dies too.
+    // Once the new refresh token has been used, presenting the rotated-out one again is reuse:
+    // the whole grant is revoked, so the newest token dies too.
+    const next = await tokenRequest(issuer, {
+      grant_type: 'refresh_token',
+      client_id: clientId,
+      refresh_token: String(refreshed.body.refresh_token),
+    });
+    expect(next.status).toBe(200);
     const reuse = await tokenRequest(issuer, {
       grant_type: 'refresh_token',
       client_id: clientId,
@@ -103,9 +110,42 @@ describe('full authorization flow (DCR public client)', () => {
     const afterReuse = await tokenRequest(issuer, {
       grant_type: 'refresh_token',
       client_id: clientId,
-      refresh_token: String(refreshed.body.refresh_token),
+      refresh_token: String(next.body.refresh_token),
     });
     expect(afterReuse.body.error).toBe('invalid_grant');
+  });
+
+  it('answers a retried refresh request with the same tokens until the new refresh token is used', async () => {
+    const tokens = await exchangeCode(issuer, clientId, await authorize(issuer, { clientId }));
+    const request = {
+      grant_type: 'refresh_token',
+      client_id: clientId,
+      refresh_token: String(tokens.body.refresh_token),
+      resource: MCP_RESOURCE,
+    };
+    const first = await tokenRequest(issuer, request);
+    const retry = await tokenRequest(issuer, request);
+    expect(retry.status).toBe(200);
+    expect(retry.body.refresh_token).toBe(first.body.refresh_token);
+    expect(retry.body.access_token).toBe(first.body.access_token);
+    expect(retry.headers.get('cache-control')).toBe('no-store');
+    // A retry from another client, or with other parameters, is not a retry.
+    expect((await tokenRequest(issuer, { ...request, client_id: 'someone-else' })).status).not.toBe(
+      200,
+    );
+    const next = await tokenRequest(issuer, {
+      ...request,
+      refresh_token: String(first.body.refresh_token),
+    });
+    expect(next.status).toBe(200);
+    expect((await tokenRequest(issuer, request)).body.error).toBe('invalid_grant');
+  });
+
+  it('remembers consent across browser sessions: a new session signs in but is not asked again', async () => {
+    await authorize(issuer, { clientId });
+    const again = await authorize(issuer, { clientId });
+    expect(again.pages).toHaveLength(1);
+    expect(again.pages[0]).toContain('name="password"');
   });
 
   it('remembers consent and the session: a second authorization goes straight back to the client', async () => {
@@ -194,7 +234,7 @@ describe('refusals', () => {
   });
 
   it('returns access_denied with iss when the user denies consent', async () => {
-    const fresh = (await register(issuer)).body.client_id;
+    const fresh = (await register(issuer, { client_name: 'Never Consented' })).body.client_id;
     const result = await authorize(issuer, { clientId: fresh, consent: 'deny' });
     expect(result.callback.searchParams.get('error')).toBe('access_denied');
     expect(result.callback.searchParams.get('iss')).toBe(issuer);
@@ -307,6 +347,48 @@ describe('login page', () => {
       () => false,
     );
     expect(blocked.status).toBe(429);
+  });
+});
+
+describe('opaque access tokens', () => {
+  it('issues an opaque token for a resource configured so, checked by introspection with auth-core', async () => {
+    const { createIntrospectionVerifier } = await import('@gatehouse/auth-core');
+    const clientId = (await register(issuer, { client_name: 'Opaque Client' })).body.client_id;
+    const result = await authorize(issuer, {
+      clientId,
+      resource: OTHER_RESOURCE,
+      scope: 'api:read',
+    });
+    const tokens = await exchangeCode(issuer, clientId, result, { resource: OTHER_RESOURCE });
+    expect(tokens.status).toBe(200);
+    const accessToken = String(tokens.body.access_token);
+    expect(accessToken.split('.')).toHaveLength(1);
+    const verifier = createIntrospectionVerifier({
+      issuer,
+      audience: OTHER_RESOURCE,
+      introspectionEndpoint: `${issuer}/token/introspection`,
+      clientId: INTROSPECTOR.id,
+      clientSecret: INTROSPECTOR.secret,
+    });
+    await expect(verifier.verify(accessToken)).resolves.toMatchObject({
+      subject: 'alice',
+      clientId,
+      scopes: ['api:read'],
+    });
+    // Revocation bites at once for opaque tokens.
+    await fetch(`${issuer}/token/revocation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token: accessToken, client_id: clientId }).toString(),
+    });
+    const fresh = createIntrospectionVerifier({
+      issuer,
+      audience: OTHER_RESOURCE,
+      introspectionEndpoint: `${issuer}/token/introspection`,
+      clientId: INTROSPECTOR.id,
+      clientSecret: INTROSPECTOR.secret,
+    });
+    await expect(fresh.verify(accessToken)).rejects.toMatchObject({ reason: 'token_inactive' });
   });
 });
 

@@ -9,6 +9,7 @@ import { interactions } from './interactions.js';
 import { issuerPath } from './issuer-path.js';
 import { LoginThrottle } from './login-throttle.js';
 import { RateLimiter } from './rate-limit.js';
+import { RefreshRetryCache } from './refresh-retry.js';
 import { registrationCors } from './registration-cors.js';
 import { registrationGuard } from './registration-guard.js';
 import { requestParams } from './request-params.js';
@@ -117,6 +118,10 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   app.use(
     requestParams(deps.resources, { authorization: '/auth', token: '/token', par: '/request' }),
   );
+
+  const refreshRetries = new RefreshRetryCache();
+  refreshRetries.attach(deps.provider);
+  app.use(refreshRetries.middleware('/token'));
 
   app.use(async (ctx) => {
     ctx.respond = false;

@@ -68,6 +68,7 @@ export function requestParams(
       }
       const params = new URLSearchParams(body.toString('utf8'));
       replayBody(ctx.req, rewrite(params, isAuthorization) ? Buffer.from(params.toString()) : body);
+      ctx.state.oauthParams = params;
     }
     return next();
   };

@@ -118,6 +118,22 @@ export function createProvider({
     issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
     rotateRefreshToken: tokens.rotateRefreshToken,
     expiresWithSession: tokens.expiresWithSession,
+    // Consent is remembered per user and client across browser sessions, not only within one.
+    async loadExistingGrant(ctx) {
+      const clientId = ctx.oidc.client?.clientId;
+      const session = ctx.oidc.session as
+        | { accountId?: string; grantIdFor?(id: string): string | undefined }
+        | undefined;
+      const fromResult = (ctx.oidc.result as { consent?: { grantId?: string } } | undefined)
+        ?.consent?.grantId;
+      const fromSession = clientId ? session?.grantIdFor?.(clientId) : undefined;
+      const fromStore =
+        clientId && session?.accountId
+          ? store.latestGrantId(session.accountId, clientId)
+          : undefined;
+      const grantId = fromResult ?? fromSession ?? fromStore;
+      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
+    },
     interactions: {
       policy: createInteractionPolicy(),
       url: (_ctx, interaction) =>

@@ -155,6 +155,16 @@ export class Store {
       .run(before).changes;
   }
 
+  /** The most recent grant of `accountId` to `clientId`, to remember consent across sessions. */
+  latestGrantId(accountId: string, clientId: string): string | undefined {
+    const row = this.db
+      .prepare(
+        "SELECT id FROM oidc_models WHERE model = 'Grant' AND json_extract(payload, '$.accountId') = ? AND json_extract(payload, '$.clientId') = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at DESC LIMIT 1",
+      )
+      .get(accountId, clientId, Date.now()) as { id: string } | undefined;
+    return row?.id;
+  }
+
   /** Records that a client was used (authorization or token request) at `at` (ms). */
   touchClient(clientId: string, at: number = Date.now()): void {
     this.db
