@@ -105,6 +105,28 @@ function ensureInstalled() {
   return true;
 }
 
+// The browser tests drive Debian's Chromium (a browser downloaded by Playwright cannot be fetched on
+// our machines). As root on Debian, install it when missing; elsewhere the tests say what to do.
+function ensureChromium() {
+  const candidates = [
+    process.env.CHROMIUM_PATH,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+  ];
+  if (candidates.some((path) => path && existsSync(path))) return;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
+    console.warn(
+      '> Chromium not found: the browser tests will fail; install chromium or set CHROMIUM_PATH',
+    );
+    return;
+  }
+  console.log('> apt-get install chromium (for the browser tests)');
+  const update = run('apt-get', ['update', '-qq']);
+  const install = update === 0 ? run('apt-get', ['install', '-y', '-qq', 'chromium']) : update;
+  if (install !== 0) console.warn('> installing Chromium failed: the browser tests will fail');
+}
+
 function reportFiles() {
   const files = [];
   for (const group of ['apps', 'packages', 'tests']) {
@@ -143,6 +165,7 @@ ensurePnpm();
 useLocalNodeHeaders();
 ensureNativeAbi(ensureInstalled());
 if (task === 'test') {
+  ensureChromium();
   // The full check, as CI runs it: format and lint, types, build, then every package's tests.
   for (const file of reportFiles()) rmSync(file);
   for (const step of [

@@ -1,3 +1,4 @@
+export { chromiumPath, launchBrowser } from './browser.js';
 export { createPkce } from './pkce.js';
 export { freePort, type StartedProcess, startProcess } from './process.js';
 export {
