@@ -126,6 +126,8 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(30),
+  AUTH_CIMD: z.stringbool().default(true),
+  AUTH_CIMD_ALLOWED_HOSTS: z.string().optional(),
   AUTH_DEV: z.stringbool().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -161,6 +163,8 @@ export interface Config {
     readonly ratePerIpPer10Min: number;
   };
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
+  /** Client ID Metadata Documents: on/off, and hosts exempt from the private-address block (dev only). */
+  readonly cimd: { readonly enabled: boolean; readonly allowedPrivateHosts: readonly string[] };
 }
 
 /** Thrown for a bad environment; `main` prints it and exits 1. */
@@ -262,6 +266,13 @@ export function loadConfig(
       maxClients: e.AUTH_MAX_CLIENTS,
       clientIdleTtl: e.AUTH_CLIENT_IDLE_TTL,
       ratePerIpPer10Min: e.AUTH_REGISTRATION_RATE_LIMIT,
+    },
+    cimd: {
+      enabled: e.AUTH_CIMD,
+      allowedPrivateHosts: (e.AUTH_CIMD_ALLOWED_HOSTS ?? '')
+        .split(',')
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean),
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
   };

@@ -5,6 +5,7 @@ import { providerJwks } from '../keys/keystore.js';
 import type { Store } from '../store/store.js';
 import { renderErrorPage } from '../ui/pages.js';
 import { applyRegistrationPolicy, POLICY_PROPERTY } from './clients.js';
+import { metadataDocumentConfiguration } from './metadata-documents.js';
 import { createInteractionPolicy } from './policy.js';
 import { clientIdFor } from './registration.js';
 import type { ResourceRegistry } from './resources.js';
@@ -30,6 +31,7 @@ export function createProvider({
   cookieKeys,
 }: ProviderDependencies): Provider {
   const tokens = tokenPolicy(config, resources);
+  const metadataDocuments = metadataDocumentConfiguration(config.cimd);
   const secureCookies = new URL(config.issuer).protocol === 'https:' || config.proxy;
 
   const configuration: Configuration = {
@@ -74,7 +76,9 @@ export function createProvider({
     },
     // OAuth 2.1: PKCE for every client; oidc-provider 9 accepts only S256.
     pkce: { required: () => true },
+    fetch: metadataDocuments.fetch,
     features: {
+      clientIdMetadataDocument: metadataDocuments.feature,
       devInteractions: { enabled: false },
       registration: {
         enabled: true,

@@ -1,0 +1,32 @@
+import type { Configuration } from 'oidc-provider';
+
+/**
+ * Client ID Metadata Documents (an https `client_id` whose document describes the client), on
+ * oidc-provider's experimental implementation: exact `client_id` match, no redirects, 2.5 s and
+ * size limits, caching by the document's cache headers, no shared-secret authentication, and an
+ * SSRF guard that refuses documents on loopback, private and other special-use addresses.
+ * `allowedPrivateHosts` lifts that guard for named hosts only, for development against a document
+ * server on this machine; never list a host an attacker could point at your network.
+ */
+export function metadataDocumentConfiguration(cimd: {
+  enabled: boolean;
+  allowedPrivateHosts: readonly string[];
+}): Pick<Configuration, 'fetch'> & {
+  feature: NonNullable<NonNullable<Configuration['features']>['clientIdMetadataDocument']>;
+} {
+  const exempt = new Set(cimd.allowedPrivateHosts);
+  return {
+    feature: { enabled: cimd.enabled, ack: 'draft-02' } as NonNullable<
+      NonNullable<Configuration['features']>['clientIdMetadataDocument']
+    >,
+    fetch(url, options) {
+      const host = new URL(String(url)).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+      if (exempt.has(host)) {
+        // Without oidc-provider's SSRF-checking dispatcher, the default one connects to loopback.
+        const { dispatcher: _guarded, ...rest } = options as RequestInit & { dispatcher?: unknown };
+        return globalThis.fetch(url, rest);
+      }
+      return globalThis.fetch(url, options);
+    },
+  };
+}
