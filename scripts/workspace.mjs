@@ -127,6 +127,50 @@ function ensureChromium() {
   if (install !== 0) console.warn('> installing Chromium failed: the browser tests will fail');
 }
 
+// Some tools the tests run need Node >= 22 (the MCP conformance suite). The current Node is used when
+// it is new enough; otherwise Node 24 LTS comes from the npm registry (the \`node\` package) into
+// .tools/node24. Tests find it through GATEHOUSE_NODE22.
+export const NODE24_VERSION = '24.21.0';
+function ensureModernNode() {
+  if (Number(process.versions.node.split('.')[0]) >= 22) {
+    env.GATEHOUSE_NODE22 = process.execPath;
+    return;
+  }
+  const dir = join(tools, 'node24');
+  const bin = join(dir, 'node_modules', '.bin', 'node');
+  const installed =
+    existsSync(bin) &&
+    spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim() === `v${NODE24_VERSION}`;
+  if (!installed) {
+    console.log(
+      `> installing Node ${NODE24_VERSION} into .tools/node24 (for tools that need Node >= 22)`,
+    );
+    mkdirSync(dir, { recursive: true });
+    // The package fetches its platform binary from the registry in an install script.
+    writeFileSync(
+      join(dir, 'package.json'),
+      JSON.stringify({ name: 'gatehouse-node24', private: true, allowScripts: { node: true } }),
+    );
+    const status = run(
+      'npm',
+      [
+        'install',
+        '--no-save',
+        '--no-package-lock',
+        '--no-audit',
+        '--no-fund',
+        `node@${NODE24_VERSION}`,
+      ],
+      { cwd: dir },
+    );
+    if (status !== 0) {
+      console.warn('> installing Node 24 failed: tests that need Node >= 22 will fail');
+      return;
+    }
+  }
+  env.GATEHOUSE_NODE22 = bin;
+}
+
 function reportFiles() {
   const files = [];
   for (const group of ['apps', 'packages', 'tests']) {
@@ -166,6 +210,7 @@ useLocalNodeHeaders();
 ensureNativeAbi(ensureInstalled());
 if (task === 'test') {
   ensureChromium();
+  ensureModernNode();
   // The full check, as CI runs it: format and lint, types, build, then every package's tests.
   for (const file of reportFiles()) rmSync(file);
   for (const step of [
