@@ -57,6 +57,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     https: new URL(config.issuer).protocol === 'https:',
     csrfSecret,
     registration: config.registration,
+    tokenRatePerIpPerMinute: config.tokenRatePerIpPerMinute,
     issuerPath: new URL(config.issuer).pathname.replace(/\/$/, ''),
   });
   trackClientUse(provider, store);

@@ -126,6 +126,11 @@ const envSchema = z.object({
     .int()
     .positive()
     .default(30),
+  AUTH_TOKEN_RATE_LIMIT: z.coerce
+    .number({ error: 'AUTH_TOKEN_RATE_LIMIT must be a number' })
+    .int()
+    .positive()
+    .default(1200),
   AUTH_CIMD: z.stringbool().default(true),
   AUTH_CIMD_ALLOWED_HOSTS: z.string().optional(),
   AUTH_DEV: z.stringbool().optional(),
@@ -162,6 +167,8 @@ export interface Config {
     readonly clientIdleTtl: number;
     readonly ratePerIpPer10Min: number;
   };
+  /** Token endpoint requests per client IP per minute. */
+  readonly tokenRatePerIpPerMinute: number;
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
   /** Client ID Metadata Documents: on/off, and hosts exempt from the private-address block (dev only). */
   readonly cimd: { readonly enabled: boolean; readonly allowedPrivateHosts: readonly string[] };
@@ -262,6 +269,7 @@ export function loadConfig(
       session: e.AUTH_SESSION_TTL,
     },
     alwaysIssueRefreshToken: e.AUTH_ALWAYS_ISSUE_REFRESH_TOKEN,
+    tokenRatePerIpPerMinute: e.AUTH_TOKEN_RATE_LIMIT,
     registration: {
       maxClients: e.AUTH_MAX_CLIENTS,
       clientIdleTtl: e.AUTH_CLIENT_IDLE_TTL,

@@ -90,3 +90,57 @@ describe('HTTP hygiene', () => {
     expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
   });
 });
+
+describe('logout', () => {
+  it('ends the browser session: the next authorization asks to sign in again', async () => {
+    const { authorize } = await import('./support/server.js');
+    const { parseForms } = await import('@gatehouse/testkit');
+    const clientId = (await register(server.issuer, { client_name: 'Logout Client' })).body
+      .client_id;
+    const first = await authorize(server.issuer, { clientId });
+    const ua = first.userAgent;
+    const silent = await authorize(server.issuer, { clientId, userAgent: ua });
+    expect(silent.pages).toEqual([]);
+
+    const confirm = await ua.navigate(`${server.issuer}/session/end`, () => false);
+    expect(confirm.body).toContain('Sign out?');
+    expect(confirm.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(confirm.body).not.toContain('fonts.googleapis.com');
+    const form = parseForms(confirm.body, confirm.url)[0];
+    if (!form) throw new Error('no logout form');
+    const done = await ua.submit(
+      { ...form, buttons: [{ name: 'logout', value: 'yes' }] },
+      {},
+      () => false,
+      'logout',
+    );
+    expect(done.body).toContain('Signed out');
+
+    const again = await authorize(server.issuer, { clientId, userAgent: ua });
+    expect(again.pages[0]).toContain('name="password"');
+  });
+});
+
+describe('token endpoint rate limit', () => {
+  it('answers 429 with Retry-After past AUTH_TOKEN_RATE_LIMIT requests per minute', async () => {
+    const limited = await startAuthServer({ AUTH_TOKEN_RATE_LIMIT: '3' });
+    try {
+      const statuses: number[] = [];
+      let last: Response | undefined;
+      for (let i = 0; i < 4; i++) {
+        last = await fetch(`${limited.issuer}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: 'grant_type=refresh_token&refresh_token=x&client_id=y',
+        });
+        statuses.push(last.status);
+      }
+      expect(statuses.slice(0, 3).every((status) => status !== 429)).toBe(true);
+      expect(statuses[3]).toBe(429);
+      if (!last) throw new Error('no response');
+      expect(last.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await limited.process.stop();
+    }
+  });
+});

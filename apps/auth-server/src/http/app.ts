@@ -13,6 +13,7 @@ import { RefreshRetryCache } from './refresh-retry.js';
 import { registrationCors } from './registration-cors.js';
 import { registrationGuard } from './registration-guard.js';
 import { requestParams } from './request-params.js';
+import { tokenRateLimit } from './token-rate-limit.js';
 
 export interface HttpDependencies {
   readonly provider: Provider;
@@ -24,6 +25,7 @@ export interface HttpDependencies {
   readonly https: boolean;
   readonly csrfSecret: string;
   readonly registration: { readonly maxClients: number; readonly ratePerIpPer10Min: number };
+  readonly tokenRatePerIpPerMinute: number;
   /** The issuer's path (`/tenant`), or '' for an issuer at the host root. */
   readonly issuerPath: string;
 }
@@ -104,6 +106,13 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   );
 
   app.use(registrationCors('/reg'));
+  app.use(
+    tokenRateLimit({
+      limiter: new RateLimiter(deps.tokenRatePerIpPerMinute, 60_000),
+      logger,
+      path: '/token',
+    }),
+  );
 
   app.use(
     registrationGuard({

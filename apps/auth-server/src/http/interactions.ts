@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts.js';
 import type { ResourceRegistry } from '../provider/resources.js';
-import { renderConsent, renderLogin, renderMessage, STYLE_HASH } from '../ui/pages.js';
+import { pageCsp, renderConsent, renderLogin, renderMessage } from '../ui/pages.js';
 import type { LoginThrottle } from './login-throttle.js';
 
 /**
@@ -49,10 +49,7 @@ export function interactions(deps: InteractionDependencies) {
     ]
       .join(' ')
       .trim();
-    ctx.set(
-      'content-security-policy',
-      `default-src 'none'; style-src ${STYLE_HASH}; img-src 'self' data:; form-action ${formTargets}; frame-ancestors 'none'; base-uri 'none'`,
-    );
+    ctx.set('content-security-policy', pageCsp(formTargets));
     ctx.set('cache-control', 'no-store');
     ctx.status = status;
     ctx.type = 'html';

@@ -40,13 +40,7 @@ export class RefreshRetryCache {
     provider.on('grant.success', (ctx) => {
       const params = ctx.oidc.params as Record<string, unknown> | undefined;
       const client = ctx.oidc.client;
-      if (
-        !params ||
-        params.grant_type !== 'refresh_token' ||
-        !client ||
-        client.clientAuthMethod !== 'none'
-      )
-        return;
+      if (params?.grant_type !== 'refresh_token' || client?.clientAuthMethod !== 'none') return;
       const oldToken = typeof params.refresh_token === 'string' ? params.refresh_token : undefined;
       if (!oldToken) return;
       const oldKey = hash(oldToken);

@@ -3,7 +3,7 @@ import type { Accounts } from '../accounts/accounts.js';
 import type { Config } from '../config.js';
 import { providerJwks } from '../keys/keystore.js';
 import type { Store } from '../store/store.js';
-import { renderErrorPage } from '../ui/pages.js';
+import { pageCsp, renderErrorPage, renderLoggedOut, renderLogout } from '../ui/pages.js';
 import { applyRegistrationPolicy, POLICY_PROPERTY } from './clients.js';
 import { metadataDocumentConfiguration } from './metadata-documents.js';
 import { createInteractionPolicy } from './policy.js';
@@ -95,7 +95,19 @@ export function createProvider({
         },
       },
       revocation: { enabled: true },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        async logoutSource(ctx, form) {
+          ctx.set('content-security-policy', pageCsp());
+          ctx.type = 'html';
+          ctx.body = renderLogout(form, ctx.host);
+        },
+        async postLogoutSuccessSource(ctx) {
+          ctx.set('content-security-policy', pageCsp());
+          ctx.type = 'html';
+          ctx.body = renderLoggedOut(ctx.oidc.client?.clientName);
+        },
+      },
       resourceIndicators: {
         enabled: true,
         async defaultResource(_ctx, _client, oneOf) {
@@ -144,6 +156,7 @@ export function createProvider({
         `${new URL(config.issuer).pathname.replace(/\/$/, '')}/interaction/${interaction.uid}`,
     },
     async renderError(ctx: KoaContextWithOIDC, out, error) {
+      ctx.set('content-security-policy', pageCsp());
       ctx.type = 'html';
       ctx.body = renderErrorPage(out, error);
     },

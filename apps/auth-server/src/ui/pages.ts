@@ -124,3 +124,29 @@ export function renderErrorPage(
 export function renderMessage(title: string, message: string): string {
   return layout(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(message)}</p>`);
 }
+
+/** CSP for every page we render: no scripts at all, only our stylesheet, forms to `formTargets`. */
+export function pageCsp(formTargets = "'self'"): string {
+  return `default-src 'none'; style-src ${STYLE_HASH}; img-src 'self' data:; form-action ${formTargets}; frame-ancestors 'none'; base-uri 'none'`;
+}
+
+/** oidc-provider's logout confirmation; `form` is its hidden form (id `op.logoutForm`) with the xsrf token. */
+export function renderLogout(form: string, host: string): string {
+  return layout(
+    'Sign out',
+    `<h1>Sign out?</h1>
+<p>Do you want to sign out from <strong>${escapeHtml(host)}</strong>?</p>
+${form}
+<div class="actions">
+<button type="submit" form="op.logoutForm" name="logout" value="yes" class="primary" autofocus>Yes, sign me out</button>
+<button type="submit" form="op.logoutForm" class="secondary">No, stay signed in</button>
+</div>`,
+  );
+}
+
+export function renderLoggedOut(clientName: string | undefined): string {
+  return layout(
+    'Signed out',
+    `<h1>Signed out</h1><p>You have been signed out${clientName ? ` of ${escapeHtml(clientName)}` : ''}.</p>`,
+  );
+}
