@@ -37,6 +37,7 @@ async function start(dbPath: string, port: number) {
       LOG_LEVEL: 'warn',
       LOG_FORMAT: 'json',
       AUTH_REGISTRATION_RATE_LIMIT: '100000',
+      AUTH_TOKEN_RATE_LIMIT: '1000000',
     },
     stdio: 'ignore',
   });
