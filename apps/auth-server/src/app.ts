@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
+import type { Logger } from '@gatehouse/logging';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { Logger } from 'pino';
 import { Accounts } from './accounts/accounts.js';
 import type { Config, User } from './config.js';
 import { createHttpApp } from './http/app.js';

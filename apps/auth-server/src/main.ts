@@ -1,6 +1,6 @@
+import { createLogger } from '@gatehouse/logging';
 import { createAuthServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
 
 /** Starts the authorization server: config -> logger -> server -> listen; stops cleanly on signals. */
 async function main(): Promise<void> {
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.log);
+  const logger = createLogger({ service: 'auth-server', ...config.log });
   const server = await createAuthServer(config, logger);
   try {
     await server.listen();

@@ -29,7 +29,7 @@ export interface TokenVerifierOptions {
   readonly timeoutMs?: number | undefined;
   readonly logger?: AuthLogger | undefined;
   readonly now?: (() => number) | undefined;
-  /** How long a failed discovery is remembered before the next attempt; default 30 s. */
+  /** Longest wait between discovery attempts after failures (1 s, doubling); default 30 s. */
   readonly discoveryRetryMs?: number | undefined;
 }
 

@@ -118,3 +118,30 @@ describe('authorization server discovery (MCP 2026-07-28 order)', () => {
     expect(issuer.metadataRequests).toHaveLength(1);
   });
 });
+
+describe('discovery retries', () => {
+  it('picks up an authorization server that starts after the resource server, backing off from 1 s', async () => {
+    issuer = await TestIssuer.start({ path: '/realms/mcp' });
+    let clock = Date.now();
+    const verifier = createTokenVerifier({
+      issuer: `${issuer.origin}/realms/late`,
+      audience: issuer.resource,
+      verification: { mode: 'jwt' },
+      now: () => clock,
+    });
+    const attempts = () =>
+      (issuer as TestIssuer).requests.filter((path) => path.includes('.well-known')).length;
+    await expect(verifier.warm()).rejects.toMatchObject({ reason: 'discovery_failed' });
+    await expect(verifier.warm()).rejects.toMatchObject({ reason: 'discovery_failed' });
+    expect(attempts()).toBe(3); // one attempt: three URLs tried
+    clock += 1100;
+    await expect(verifier.warm()).rejects.toMatchObject({ reason: 'discovery_failed' });
+    expect(attempts()).toBe(6); // retried after 1 s
+    clock += 1100;
+    await expect(verifier.warm()).rejects.toMatchObject({ reason: 'discovery_failed' });
+    expect(attempts()).toBe(6); // now backing off 2 s
+    clock += 1000;
+    await expect(verifier.warm()).rejects.toMatchObject({ reason: 'discovery_failed' });
+    expect(attempts()).toBe(9);
+  });
+});

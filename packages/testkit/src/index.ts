@@ -1,4 +1,9 @@
 export { chromiumPath, launchBrowser } from './browser.js';
+export {
+  type ClientMetadata,
+  type HeadlessLogin,
+  HeadlessOAuthProvider,
+} from './oauth-provider.js';
 export { createPkce } from './pkce.js';
 export { freePort, type StartedProcess, startProcess } from './process.js';
 export {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '@gatehouse/logging';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
-import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts.js';
 import type { ResourceRegistry } from '../provider/resources.js';
 import type { Store } from '../store/store.js';

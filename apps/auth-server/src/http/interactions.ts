@@ -1,8 +1,8 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { Logger } from '@gatehouse/logging';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
-import type { Logger } from 'pino';
 import type { Accounts } from '../accounts/accounts.js';
 import type { ResourceRegistry } from '../provider/resources.js';
 import { pageCsp, renderConsent, renderLogin, renderMessage } from '../ui/pages.js';

@@ -1,5 +1,5 @@
+import type { Logger } from '@gatehouse/logging';
 import type { Context, Next } from 'koa';
-import type { Logger } from 'pino';
 import { SHARED_CLIENT_PREFIX } from '../provider/registration.js';
 import type { Store } from '../store/store.js';
 import type { RateLimiter } from './rate-limit.js';

@@ -1,5 +1,5 @@
+import type { Logger } from '@gatehouse/logging';
 import type { Context, Next } from 'koa';
-import type { Logger } from 'pino';
 import type { RateLimiter } from './rate-limit.js';
 
 /** Per-IP rate limit on the token endpoint: 429 with Retry-After and an OAuth-style JSON error. */

@@ -8,7 +8,8 @@ export interface KoaContextLike {
   readonly req: NodeRequestLike;
   readonly method: string;
   readonly path: string;
-  readonly request: { readonly body?: unknown };
+  /** koa's request; `body` is read when a body parser set it (typed loosely: koa's own type has no `body`). */
+  readonly request: object;
   status: number;
   body: unknown;
   set(field: string, value: string | string[]): void;
@@ -39,7 +40,10 @@ export function koaAuth(server: ResourceServer, options: KoaAuthOptions = {}): K
   return async (ctx, next) => {
     const request = toAuthRequest(ctx.req, options.correlationHeader);
     const outcome = await server.authenticate(
-      { ...request, bodyParams: bodyParamsOf(ctx.request.body) ?? request.bodyParams },
+      {
+        ...request,
+        bodyParams: bodyParamsOf((ctx.request as { body?: unknown }).body) ?? request.bodyParams,
+      },
       options.requiredScopes ? { requiredScopes: options.requiredScopes } : undefined,
     );
     if (!outcome.ok) {

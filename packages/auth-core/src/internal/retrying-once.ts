@@ -1,19 +1,22 @@
 /**
  * Memoises an async initialiser: concurrent callers share one attempt, a success is kept forever,
- * and a failure is remembered for `retryAfterMs` so a dead dependency is not hammered per request.
+ * and after a failure callers get that failure until a backoff passes (1 s, doubling per failure up
+ * to `maxBackoffMs`), so a dead dependency is not hammered per request, yet one that was merely
+ * starting (both servers launched together) is picked up within a second or two.
  */
 export function retryingOnce<T>(
   init: () => Promise<T>,
-  retryAfterMs: number,
+  maxBackoffMs: number,
   now: () => number,
 ): () => Promise<T> {
   let value: { readonly ok: T } | undefined;
   let pending: Promise<T> | undefined;
-  let failure: { readonly error: unknown; readonly at: number } | undefined;
+  let failure: { readonly error: unknown; readonly retryAt: number } | undefined;
+  let failures = 0;
   return () => {
     if (value) return Promise.resolve(value.ok);
     if (pending) return pending;
-    if (failure && now() - failure.at < retryAfterMs) return Promise.reject(failure.error);
+    if (failure && now() < failure.retryAt) return Promise.reject(failure.error);
     pending = init().then(
       (ok) => {
         value = { ok };
@@ -22,7 +25,8 @@ export function retryingOnce<T>(
         return ok;
       },
       (error: unknown) => {
-        failure = { error, at: now() };
+        failures += 1;
+        failure = { error, retryAt: now() + Math.min(maxBackoffMs, 1000 * 2 ** (failures - 1)) };
         pending = undefined;
         throw error;
       },

@@ -70,6 +70,8 @@ export class TestIssuer {
   jwksAvailable = true;
   jwksRequests = 0;
   metadataRequests: string[] = [];
+  /** Every request path, answered or not. */
+  requests: string[] = [];
   introspectionCalls: IntrospectionCall[] = [];
   /** What /introspect answers for a token; default: `{ active: false }`. */
   introspectionAnswers = new Map<string, Record<string, unknown>>();
@@ -180,6 +182,7 @@ export class TestIssuer {
     req: IncomingMessage,
   ): Promise<{ status: number; body?: unknown; headers?: Record<string, string> }> {
     const path = (req.url ?? '/').split('?')[0] ?? '/';
+    this.requests.push(path);
     if (path === '/redirect-to-jwks') return { status: 302, headers: { location: this.jwksUri } };
     if (this.metadataPaths().has(path)) {
       this.metadataRequests.push(path);

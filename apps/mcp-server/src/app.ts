@@ -1,0 +1,60 @@
+import type { Server } from 'node:http';
+import { createResourceServer, type ResourceServer } from '@gatehouse/auth-core';
+import type { Logger } from '@gatehouse/logging';
+import type Koa from 'koa';
+import type { Config } from './config.js';
+import { createHttpApp } from './http/app.js';
+import { SCOPE_ADMIN, SCOPE_HIERARCHY, SCOPE_TOOLS } from './tools/index.js';
+
+export interface McpApp {
+  readonly app: Koa;
+  readonly resourceServer: ResourceServer;
+  listen(): Promise<Server>;
+  close(): Promise<void>;
+}
+
+/** Builds the MCP server from configuration: auth-core resource server, then HTTP. */
+export function createMcpApp(config: Config, logger: Logger): McpApp {
+  const resourceServer = createResourceServer({
+    resource: config.resource,
+    issuer: config.issuer,
+    audience: config.audience,
+    verification:
+      config.mode === 'jwt'
+        ? { mode: 'jwt', allowPlainJwt: config.allowPlainJwt }
+        : {
+            mode: 'introspection',
+            clientId: config.introspection?.clientId ?? '',
+            clientSecret: config.introspection?.clientSecret ?? '',
+          },
+    scopesSupported: [SCOPE_TOOLS, SCOPE_ADMIN],
+    scopeHierarchy: SCOPE_HIERARCHY,
+    resourceName: 'Gatehouse demo MCP server',
+    logger,
+  });
+  const app = createHttpApp({
+    resourceServer,
+    allowedOrigins: config.allowedOrigins,
+    logger,
+    mcpPath: new URL(config.resource).pathname || '/',
+  });
+  let server: Server | undefined;
+  return {
+    app,
+    resourceServer,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        const listening = app.listen(config.port, config.bind);
+        listening.once('listening', () => {
+          server = listening;
+          resolve(listening);
+        });
+        listening.once('error', reject);
+      }),
+    async close() {
+      if (!server) return;
+      server.closeIdleConnections();
+      await new Promise<void>((resolve) => server?.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,122 @@
+import { canonicalizeResourceUri } from '@gatehouse/auth-core';
+import { z } from 'zod';
+
+/**
+ * The MCP server's configuration, from environment variables only (this module is the only reader
+ * of `process.env`). Pointing it at another authorization server (Keycloak) is configuration, not
+ * code. A bad value stops startup with a message naming the variable and the fix.
+ */
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+const envSchema = z.object({
+  MCP_RESOURCE: z.string().default('http://localhost:3000/mcp'),
+  MCP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  MCP_BIND: z.string().optional(),
+  MCP_ALLOWED_ORIGINS: z.string().optional(),
+  AUTH_ISSUER: z
+    .url({
+      protocol: /^https?$/,
+      error: 'AUTH_ISSUER must be an absolute http(s) URL, e.g. http://localhost:4000',
+    })
+    .default('http://localhost:4000'),
+  AUTH_MODE: z
+    .enum(['jwt', 'introspection'], { error: 'AUTH_MODE must be "jwt" or "introspection"' })
+    .default('jwt'),
+  AUTH_AUDIENCE: z.string().optional(),
+  AUTH_INTROSPECTION_CLIENT_ID: z.string().optional(),
+  AUTH_INTROSPECTION_CLIENT_SECRET: z.string().optional(),
+  AUTH_ALLOW_PLAIN_JWT: z.stringbool().default(false),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+});
+
+export interface Config {
+  /** Canonical resource URI: the `aud` tokens must carry and the `resource` of the metadata. */
+  readonly resource: string;
+  readonly port: number;
+  readonly bind: string;
+  /** Browser origins allowed to call /mcp (Origin header); others get 403. */
+  readonly allowedOrigins: readonly string[];
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  readonly mode: 'jwt' | 'introspection';
+  readonly introspection: { readonly clientId: string; readonly clientSecret: string } | undefined;
+  readonly allowPlainJwt: boolean;
+  readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const fail = (line: string): never => {
+  throw new ConfigError(`Invalid configuration:\n- ${line}`);
+};
+
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Config {
+  const result = envSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const variable = String(issue.path[0] ?? '');
+      return issue.message.startsWith(variable)
+        ? `- ${issue.message}`
+        : `- ${variable}: ${issue.message}`;
+    });
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = result.data;
+  let resource = '';
+  try {
+    resource = canonicalizeResourceUri(e.MCP_RESOURCE, 'MCP_RESOURCE');
+  } catch (error) {
+    fail(`${(error as Error).message}, e.g. http://localhost:3000/mcp`);
+  }
+  const url = new URL(resource);
+  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  if (url.protocol === 'http:' && !loopback)
+    fail('MCP_RESOURCE: plain http is only allowed for loopback hosts; use https');
+  if (
+    e.AUTH_MODE === 'introspection' &&
+    (!e.AUTH_INTROSPECTION_CLIENT_ID || !e.AUTH_INTROSPECTION_CLIENT_SECRET)
+  ) {
+    fail(
+      'AUTH_INTROSPECTION_CLIENT_ID and AUTH_INTROSPECTION_CLIENT_SECRET are required when AUTH_MODE=introspection',
+    );
+  }
+  const allowedOrigins = e.MCP_ALLOWED_ORIGINS
+    ? e.MCP_ALLOWED_ORIGINS.split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean)
+    : // Default: browser tools on this machine (MCP Inspector, local web clients), any port.
+      ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'];
+  for (const origin of allowedOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin))
+      fail(
+        `MCP_ALLOWED_ORIGINS: ${origin} is not an origin like https://app.example.com or http://localhost:*`,
+      );
+  }
+  return {
+    resource,
+    port: e.MCP_PORT ?? (url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80),
+    bind: e.MCP_BIND ?? (loopback ? '127.0.0.1' : '0.0.0.0'),
+    allowedOrigins,
+    issuer: e.AUTH_ISSUER.replace(/\/+$/, ''),
+    audience: e.AUTH_AUDIENCE ? e.AUTH_AUDIENCE.split(',').map((a) => a.trim()) : [resource],
+    mode: e.AUTH_MODE,
+    introspection:
+      e.AUTH_INTROSPECTION_CLIENT_ID && e.AUTH_INTROSPECTION_CLIENT_SECRET
+        ? {
+            clientId: e.AUTH_INTROSPECTION_CLIENT_ID,
+            clientSecret: e.AUTH_INTROSPECTION_CLIENT_SECRET,
+          }
+        : undefined,
+    allowPlainJwt: e.AUTH_ALLOW_PLAIN_JWT,
+    log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
+  };
+}

@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { ResourceServer } from '@gatehouse/auth-core';
+import { koaAuth, koaProtectedResourceMetadata } from '@gatehouse/auth-core/koa';
+import type { Logger } from '@gatehouse/logging';
+import { toNodeHandler } from '@modelcontextprotocol/node';
+import { createMcpHandler } from '@modelcontextprotocol/server';
+import Koa, { type Context } from 'koa';
+import { createMcpServerFactory } from '../server.js';
+import { TOOLS } from '../tools/index.js';
+import { SCOPE_TOOLS } from '../tools/tool.js';
+import { createOriginMatcher } from './origins.js';
+
+const MAX_BODY = 4 * 1024 * 1024;
+const MCP_PATH_HEADERS =
+  'authorization, content-type, mcp-protocol-version, mcp-session-id, last-event-id';
+
+export interface McpHttpDependencies {
+  readonly resourceServer: ResourceServer;
+  readonly allowedOrigins: readonly string[];
+  readonly logger: Logger;
+  /** Path of the MCP endpoint, from the resource URI (`/mcp`). */
+  readonly mcpPath: string;
+}
+
+/**
+ * The koa app: request ids and access log, Origin check and CORS for browser clients,
+ * Protected Resource Metadata, auth-core's bearer check (401/403 challenges), a per-tool scope
+ * check (403 insufficient_scope listing every scope the tool needs), then the MCP SDK's stateless
+ * Streamable HTTP handler.
+ */
+export function createHttpApp(deps: McpHttpDependencies): Koa {
+  const { logger, resourceServer, mcpPath } = deps;
+  const app = new Koa();
+  const originAllowed = createOriginMatcher(deps.allowedOrigins);
+  const startedAt = Date.now();
+  const handle = toNodeHandler(
+    createMcpHandler(createMcpServerFactory(startedAt), { legacy: 'stateless' }),
+  );
+  const toolScopes = new Map(TOOLS.map((tool) => [tool.name, tool.scopes]));
+
+  app.use(async (ctx, next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    ctx.set('x-request-id', requestId);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const fields = {
+        requestId,
+        method: ctx.method,
+        path: ctx.path,
+        status: ctx.res.statusCode,
+        ms: Math.round(performance.now() - started),
+      };
+      if (ctx.path === '/healthz') logger.debug(fields, 'request');
+      else logger.info(fields, 'request');
+    }
+  });
+
+  app.use(async (ctx, next) => {
+    if (ctx.path === '/healthz') {
+      ctx.body = { status: 'ok' };
+      return;
+    }
+    await next();
+  });
+
+  // Origin: a browser page on a disallowed origin must not reach the MCP endpoint (DNS rebinding).
+  app.use(async (ctx, next) => {
+    const origin = ctx.get('origin');
+    if (ctx.path !== mcpPath || !origin) return next();
+    if (!originAllowed(origin)) {
+      logger.warn({ origin }, 'request refused: origin not allowed');
+      ctx.status = 403;
+      ctx.body = {
+        jsonrpc: '2.0',
+        error: { code: -32000, message: 'Origin not allowed' },
+        id: null,
+      };
+      return;
+    }
+    ctx.set('access-control-allow-origin', origin);
+    ctx.set('vary', 'Origin');
+    ctx.set(
+      'access-control-expose-headers',
+      'WWW-Authenticate, Mcp-Session-Id, Mcp-Protocol-Version',
+    );
+    if (ctx.method === 'OPTIONS') {
+      ctx.set('access-control-allow-methods', 'GET, POST, DELETE');
+      ctx.set('access-control-allow-headers', MCP_PATH_HEADERS);
+      ctx.set('access-control-max-age', '3600');
+      ctx.status = 204;
+      return;
+    }
+    await next();
+  });
+
+  app.use(koaProtectedResourceMetadata(resourceServer));
+
+  const authenticate = koaAuth(resourceServer, { requiredScopes: [SCOPE_TOOLS] });
+  app.use(async (ctx, next) => {
+    if (ctx.path !== mcpPath) return next();
+    await authenticate(ctx, async () => {
+      const auth = ctx.state.auth;
+      let body: unknown;
+      if (ctx.method === 'POST') {
+        const parsed = await readJson(ctx);
+        if (!parsed.ok) return;
+        body = parsed.value;
+        // Step-up: a tool that needs more scopes than the token has gets 403 insufficient_scope.
+        for (const message of Array.isArray(body) ? body : [body]) {
+          const name = toolCallName(message);
+          const scopes = name ? toolScopes.get(name) : undefined;
+          const denied = scopes && auth ? resourceServer.checkScopes(auth, scopes) : undefined;
+          if (denied) {
+            ctx.status = denied.response.status;
+            for (const [header, value] of Object.entries(denied.response.headers))
+              ctx.set(header, typeof value === 'string' ? value : [...value]);
+            ctx.body = denied.response.body;
+            return;
+          }
+        }
+      }
+      ctx.respond = false;
+      // The SDK's Node types want `method` present; it always is on a server request.
+      await handle(ctx.req as Parameters<typeof handle>[0], ctx.res, body);
+    });
+  });
+
+  return app;
+}
+
+function toolCallName(message: unknown): string | undefined {
+  if (typeof message !== 'object' || message === null) return undefined;
+  const { method, params } = message as { method?: unknown; params?: { name?: unknown } };
+  return method === 'tools/call' && typeof params?.name === 'string' ? params.name : undefined;
+}
+
+async function readJson(ctx: Context): Promise<{ ok: true; value: unknown } | { ok: false }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of ctx.req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) {
+      ctx.status = 413;
+      ctx.body = {
+        jsonrpc: '2.0',
+        error: { code: -32600, message: 'Request body too large' },
+        id: null,
+      };
+      return { ok: false };
+    }
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+  } catch {
+    ctx.status = 400;
+    ctx.body = { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null };
+    return { ok: false };
+  }
+}

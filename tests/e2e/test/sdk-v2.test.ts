@@ -1,0 +1,109 @@
+import { HeadlessOAuthProvider } from '@gatehouse/testkit';
+import {
+  Client,
+  StreamableHTTPClientTransport,
+  UnauthorizedError,
+} from '@modelcontextprotocol/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from './stack.js';
+
+/** The MCP TypeScript SDK v2 client, end to end through OAuth against our two servers. */
+
+let stack: Stack;
+beforeAll(async () => {
+  stack = await startStack({ authEnv: { AUTH_ACCESS_TOKEN_TTL: '2' } });
+});
+afterAll(() => stack?.stop());
+
+async function connect(
+  provider: HeadlessOAuthProvider,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+    authProvider: provider as never,
+  });
+  const client = new Client(
+    { name: 'gatehouse-e2e-v2', version: '1.0.0' },
+    { versionNegotiation: { mode: 'auto' } },
+  );
+  await client.connect(transport);
+  return { client, transport };
+}
+
+/** Connects, completing an authorization (login + consent in the headless user agent) when asked. */
+async function connectAuthorized(provider: HeadlessOAuthProvider) {
+  try {
+    return await connect(provider);
+  } catch (error) {
+    if (!(error instanceof UnauthorizedError) || !provider.callbackParams) throw error;
+    const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+      authProvider: provider as never,
+    });
+    await transport.finishAuth(provider.callbackParams);
+    return connect(provider);
+  }
+}
+
+describe('MCP SDK v2 client', () => {
+  it('authorizes (401 -> metadata -> discovery -> DCR -> login -> consent -> token) and calls the tools', async () => {
+    const provider = new HeadlessOAuthProvider({
+      issuer: stack.issuer,
+      login: { username: 'alice', password: 'alice-password' },
+    });
+    const { client } = await connectAuthorized(provider);
+    expect(provider.authorizationUrls).toHaveLength(1);
+    const authorization = provider.authorizationUrls[0] as URL;
+    expect(authorization.searchParams.get('resource')).toBe(stack.mcpUrl);
+    expect(authorization.searchParams.get('code_challenge_method')).toBe('S256');
+
+    const { tools } = await client.listTools();
+    expect(tools.map((tool) => tool.name).sort()).toEqual([
+      'add_numbers',
+      'multiply_numbers',
+      'server_status',
+      'whoami',
+    ]);
+    const sum = await client.callTool({ name: 'add_numbers', arguments: { a: 2, b: 3 } });
+    expect(sum.structuredContent).toEqual({ sum: 5 });
+    const product = await client.callTool({ name: 'multiply_numbers', arguments: { x: 6, y: 7 } });
+    expect(product.structuredContent).toEqual({ product: 42 });
+    const me = await client.callTool({ name: 'whoami', arguments: {} });
+    expect(me.structuredContent).toMatchObject({ subject: 'alice', scopes: ['mcp:tools'] });
+    expect(JSON.stringify(me)).not.toContain(String(provider.tokens()?.access_token));
+
+    // The access token lives 2 s (plus the resource server's 10 s leeway); the refresh token carries on.
+    const refreshBefore = provider.refreshToken;
+    await new Promise((resolve) => setTimeout(resolve, 13_000));
+    const later = await client.callTool({ name: 'add_numbers', arguments: { a: 1, b: 1 } });
+    expect(later.structuredContent).toEqual({ sum: 2 });
+    expect(provider.refreshToken).not.toBe(refreshBefore);
+    expect(provider.authorizationUrls).toHaveLength(1);
+    await client.close();
+  });
+
+  it('gets 403 insufficient_scope for the admin tool, and succeeds after re-authorizing with the union of scopes', async () => {
+    const provider = new HeadlessOAuthProvider({
+      issuer: stack.issuer,
+      login: { username: 'alice', password: 'alice-password' },
+    });
+    let { client } = await connectAuthorized(provider);
+    expect(provider.authorizationUrls).toHaveLength(1);
+    let stepUp: unknown;
+    try {
+      await client.callTool({ name: 'server_status', arguments: {} });
+    } catch (error) {
+      stepUp = error;
+    }
+    expect(stepUp).toBeInstanceOf(UnauthorizedError);
+    const second = provider.authorizationUrls[1] as URL;
+    expect(second.searchParams.get('scope')?.split(' ').sort()).toEqual(['mcp:admin', 'mcp:tools']);
+    // The SDK sent the user through authorization again; finish it and reconnect with the new token.
+    await new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
+      authProvider: provider as never,
+    }).finishAuth(provider.callbackParams as URLSearchParams);
+    await client.close();
+    ({ client } = await connect(provider));
+    const status = await client.callTool({ name: 'server_status', arguments: {} });
+    expect(status.structuredContent).toMatchObject({ node: expect.stringMatching(/^v\d+/) });
+    await client.close();
+  });
+});

@@ -1,0 +1,57 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, type StartedProcess, startProcess } from '@gatehouse/testkit';
+
+/** The dev stack as real processes: the authorization server and the MCP server, on free ports. */
+export interface Stack {
+  readonly issuer: string;
+  readonly mcpUrl: string;
+  readonly authServer: StartedProcess;
+  readonly mcpServer: StartedProcess;
+  stop(): Promise<void>;
+}
+
+const app = (name: string) => new URL(`../../../apps/${name}/`, import.meta.url).pathname;
+
+export async function startStack(
+  options: {
+    authEnv?: Record<string, string>;
+    mcpEnv?: Record<string, string>;
+    extraResources?: unknown[];
+  } = {},
+): Promise<Stack> {
+  const [authPort, mcpPort] = [await freePort(), await freePort()];
+  const issuer = `http://localhost:${authPort}`;
+  const mcpUrl = `http://localhost:${mcpPort}/mcp`;
+  const resources = [
+    { resource: mcpUrl, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
+    ...(options.extraResources ?? []),
+  ];
+  const authServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: app('auth-server'),
+    env: {
+      AUTH_ISSUER: issuer,
+      AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-e2e-')), 'auth.db')}`,
+      AUTH_USERS: 'alice:alice-password',
+      AUTH_RESOURCES: JSON.stringify(resources),
+      LOG_FORMAT: 'json',
+      ...options.authEnv,
+    },
+    readyUrl: `${issuer}/readyz`,
+  });
+  const mcpServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: app('mcp-server'),
+    env: { MCP_RESOURCE: mcpUrl, AUTH_ISSUER: issuer, LOG_FORMAT: 'json', ...options.mcpEnv },
+    readyUrl: `http://localhost:${mcpPort}/healthz`,
+  });
+  return {
+    issuer,
+    mcpUrl,
+    authServer,
+    mcpServer,
+    async stop() {
+      await Promise.all([mcpServer.stop(), authServer.stop()]);
+    },
+  };
+}
