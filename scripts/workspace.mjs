@@ -225,6 +225,9 @@ if (task === 'test') {
   const failed = summarize();
   process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
 }
+if (task === 'dev')
+  process.exit(run(process.execPath, [join(root, 'scripts', 'dev.mjs'), ...args]));
+
 // Benchmarks run one package at a time: two at once on a 2-core machine would measure each other.
 const concurrency = task === 'bench' ? ['--concurrency=1'] : [];
 process.exit(run('pnpm', ['exec', 'turbo', 'run', task, ...concurrency, ...args]));

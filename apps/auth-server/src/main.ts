@@ -37,9 +37,9 @@ async function main(): Promise<void> {
     `authorization server ready at ${config.issuer}`,
   );
   if (server.devUser) {
-    // Printed once, when dev mode creates the user; the password is stored only as a hash.
+    // Dev mode only (loopback issuer, no AUTH_USERS): printed on stdout, never into the log.
     process.stdout.write(
-      `\nDev user created: username "${server.devUser.username}", password "${server.devUser.password}"\n\n`,
+      `Dev user: username "${server.devUser.username}", password "${server.devUser.password}"\n`,
     );
   }
   let stopping = false;

@@ -39,7 +39,8 @@ describe('process', () => {
       expect(refreshed.status).toBe(200);
       const again = await authorize(issuer, { clientId });
       expect(again.callback.searchParams.get('code')).toBeTruthy();
-      expect(second.process.output()).not.toContain('Dev user created');
+      // AUTH_USERS is set, so there is no dev user to print.
+      expect(second.process.output()).not.toContain('Dev user');
     } finally {
       await second.process.stop();
     }
@@ -100,6 +101,39 @@ describe('process', () => {
       expect(result.stdout + result.stderr).toContain('is already in use');
     } finally {
       await server.process.stop();
+    }
+  });
+
+  it('in dev mode without users, keeps one dev user and prints the same credentials at every start', async () => {
+    const first = await startAuthServer({ AUTH_USERS: '', AUTH_DEV: 'true' });
+    await first.process.stop();
+    const line = /Dev user: username "dev", password "([^"]+)"/.exec(first.process.output());
+    expect(line).not.toBeNull();
+    const second = await startAuthServer(
+      { AUTH_USERS: '', AUTH_DEV: 'true' },
+      first.dbPath,
+      Number(new URL(first.issuer).port),
+    );
+    try {
+      expect(second.process.output()).toContain(
+        `Dev user: username "dev", password "${line?.[1]}"`,
+      );
+      const clientId = (await register(second.issuer)).body.client_id;
+      const result = await authorize(second.issuer, {
+        clientId,
+        username: 'dev',
+        password: line?.[1] ?? '',
+      });
+      expect(result.callback.searchParams.get('code')).toBeTruthy();
+      // The password goes to stdout for the developer, never into a JSON log line.
+      for (const logLine of second.process
+        .output()
+        .split('\n')
+        .filter((l) => l.startsWith('{'))) {
+        expect(logLine).not.toContain(line?.[1] ?? 'x');
+      }
+    } finally {
+      await second.process.stop();
     }
   });
 });

@@ -39,6 +39,8 @@ export interface JwksCache {
   getKey(header: JWSHeaderParameters, token?: FlattenedJWSInput): Promise<VerificationKey>;
   /** Fetches the set now (e.g. at startup); rejects if it cannot be fetched. */
   refresh(): Promise<void>;
+  /** Changes whenever a fetch brings a different key set; caches of verified tokens key on it. */
+  readonly version: number;
 }
 
 /**
@@ -63,6 +65,8 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
 
   let keys: KeyResolver | undefined;
   let fetchedAt = 0;
+  let version = 0;
+  let fingerprint = '';
   let lastAttemptAt = Number.NEGATIVE_INFINITY;
   let pending: Promise<void> | undefined;
 
@@ -72,7 +76,13 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
     pending = (async () => {
       const uri = await resolveUri();
       const { body } = await fetchJson(uri, { fetch: fetchImpl, timeoutMs, maxBytes });
-      keys = memoizeKeys(createLocalJWKSet(publicSigningKeys(body, uri, logger)));
+      const usable = publicSigningKeys(body, uri, logger);
+      const next = JSON.stringify(usable);
+      if (next !== fingerprint) {
+        fingerprint = next;
+        version += 1;
+        keys = memoizeKeys(createLocalJWKSet(usable));
+      }
       fetchedAt = now();
     })().finally(() => {
       pending = undefined;
@@ -91,6 +101,9 @@ export function createJwksCache(options: JwksCacheOptions): JwksCache {
 
   return {
     refresh: load,
+    get version() {
+      return version;
+    },
     async getKey(header, token) {
       if (!keys) {
         try {
@@ -142,6 +155,7 @@ export function createStaticJwks(jwks: JSONWebKeySet): JwksCache {
   );
   return {
     refresh: () => Promise.resolve(),
+    version: 1,
     async getKey(header, token) {
       try {
         return await keys(header, token);

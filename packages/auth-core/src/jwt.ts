@@ -14,7 +14,7 @@ import { parseOptions } from './internal/options.js';
 import { createJwksCache, createStaticJwks, type JwksCache } from './jwks.js';
 import type { AuthLogger } from './logger.js';
 import { createAudienceMatcher } from './resource.js';
-import type { TokenVerifier } from './token.js';
+import type { TokenVerifier, VerifiedToken } from './token.js';
 
 /** Asymmetric JWS algorithms this package can verify; HMAC and `none` are never accepted. */
 export const SUPPORTED_ALGORITHMS = [
@@ -75,6 +75,12 @@ export interface JwtVerifierOptions {
   readonly now?: (() => number) | undefined;
   /** Resolves the JWKS URL when neither `jwksUri` nor `jwks` is set (wired to discovery). */
   readonly resolveJwksUri?: (() => Promise<string>) | undefined;
+  /**
+   * Verified tokens remembered (by their exact bytes) so a token reused on every request is not
+   * re-verified each time; time claims are still checked on every use, and the cache is dropped
+   * whenever the JWKS changes. Default 1000 entries; 0 disables.
+   */
+  readonly verifiedTokenCacheSize?: number | undefined;
 }
 
 const optionsSchema = z.object({
@@ -136,11 +142,25 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
         now,
       });
   const getKey = keys.getKey.bind(keys);
+  const cacheSize = options.verifiedTokenCacheSize ?? 1000;
+  const verified = new Map<string, VerifiedToken>();
+  let verifiedVersion = -1;
 
   return {
     mode: 'jwt',
     warm: () => keys.refresh(),
     async verify(token) {
+      if (cacheSize > 0) {
+        if (verifiedVersion !== keys.version) {
+          verified.clear();
+          verifiedVersion = keys.version;
+        }
+        const hit = verified.get(token);
+        if (hit) {
+          checkTimes(hit.claims, Math.floor(now() / 1000), leeway, true);
+          return hit;
+        }
+      }
       // Tokens are ASCII when well formed, so length is the byte count; anything else fails below.
       if (token.length > maxTokenBytes) {
         throw new InvalidTokenError(
@@ -188,7 +208,12 @@ export function createJwtVerifier(options: JwtVerifierOptions): TokenVerifier {
           }
         }
       }
-      return toVerifiedToken(claims, options.issuer);
+      const accepted = toVerifiedToken(claims, options.issuer);
+      if (cacheSize > 0 && verifiedVersion === keys.version) {
+        if (verified.size >= cacheSize) verified.delete(verified.keys().next().value as string);
+        verified.set(token, accepted);
+      }
+      return accepted;
     },
   };
 }

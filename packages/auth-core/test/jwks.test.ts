@@ -115,4 +115,13 @@ describe('JWKS cache', () => {
       reason: 'invalid_signature',
     });
   });
+
+  it('re-checks the time claims of a token it already verified', async () => {
+    const v = verifier();
+    const token = await issuer.token({ exp: Math.floor(clock / 1000) + 30 });
+    await v.verify(token);
+    await v.verify(token); // served from the verified-token cache
+    clock += 45_000; // past exp and the 10 s leeway
+    await expect(v.verify(token)).rejects.toMatchObject({ reason: 'token_expired' });
+  });
 });

@@ -23,6 +23,18 @@ const vectors = 'test/vectors.test.ts';
 
 export const mutations: readonly RuleMutation[] = [
   {
+    rule: 'verified-token cache dropped when the JWKS changes',
+    edits: [edit('src/jwt.ts', 'if (verifiedVersion !== keys.version) {', 'if (false) {')],
+    tests: ['test/jwks.test.ts'],
+  },
+  {
+    rule: 'cached tokens still expire',
+    edits: [
+      edit('src/jwt.ts', 'checkTimes(hit.claims, Math.floor(now() / 1000), leeway, true);', ''),
+    ],
+    tests: ['test/jwks.test.ts'],
+  },
+  {
     rule: 'alg allow-list',
     edits: [
       edit('src/jwt.ts', "typeof header.alg !== 'string' || !allowed.has(header.alg)", 'false'),

@@ -12,8 +12,9 @@ export class Accounts {
   }
 
   /**
-   * Creates or updates configured users. In dev mode with no users at all, creates `dev` with a random
-   * password and returns it so startup can print it once.
+   * Creates or updates configured users. In dev mode with no users configured, there is a `dev`
+   * user whose random password is kept in the store (dev mode only: loopback issuers) so every start
+   * can print it; `undefined` when there is no dev user.
    */
   async seed(users: readonly User[], dev: boolean): Promise<User | undefined> {
     for (const user of users) {
@@ -21,10 +22,17 @@ export class Accounts {
       if (existing && (await verifyPassword(user.password, existing.passwordHash))) continue;
       this.#store.putUser(user.username, await hashPassword(user.password));
     }
-    if (users.length > 0 || !dev || this.#store.listUsers().length > 0) return undefined;
-    const devUser = { username: 'dev', password: randomBytes(9).toString('base64url') };
-    this.#store.putUser(devUser.username, await hashPassword(devUser.password));
-    return devUser;
+    if (users.length > 0 || !dev) return undefined;
+    const others = this.#store.listUsers().filter((name) => name !== 'dev');
+    if (others.length > 0) return undefined;
+    const password = this.#store.secret('dev-user-password', () =>
+      randomBytes(9).toString('base64url'),
+    );
+    const existing = this.#store.getUser('dev');
+    if (!existing || !(await verifyPassword(password, existing.passwordHash))) {
+      this.#store.putUser('dev', await hashPassword(password));
+    }
+    return { username: 'dev', password };
   }
 
   /** The username when the password is right; `undefined` otherwise (same time either way). */

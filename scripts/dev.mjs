@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+// `npm run dev`: starts the authorization server and the MCP server with
+// reload on change (Turborepo runs every package's `dev` task), waits until both answer, and prints
+// one banner with the URLs, the dev user and copy-paste client configuration. Ctrl-C stops both.
+import { spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const started = performance.now();
+const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' };
+const issuer = (env.AUTH_ISSUER ?? 'http://localhost:4000').replace(/\/+$/, '');
+const resource = env.MCP_RESOURCE ?? 'http://localhost:3000/mcp';
+
+function portFree(port, host) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+}
+
+for (const url of [issuer, resource]) {
+  const { port, hostname } = new URL(url);
+  const host = hostname === 'localhost' ? '127.0.0.1' : hostname.replace(/^\[|\]$/g, '');
+  if (!(await portFree(Number(port || 80), host))) {
+    console.error(
+      `Port ${port} (${url}) is already in use: stop whatever runs there (another \`npm run dev\`?) or change ${url === issuer ? 'AUTH_ISSUER' : 'MCP_RESOURCE'}.`,
+    );
+    process.exit(1);
+  }
+}
+
+// In dev the apps load the packages' TypeScript sources (the `development` export condition), so
+// tsx reloads an app when its own code or a package it uses changes, with no build step between.
+const turbo = spawn(
+  'pnpm',
+  ['exec', 'turbo', 'run', 'dev', '--filter=./apps/*', '--output-logs=full'],
+  {
+    cwd: root,
+    env,
+    stdio: ['inherit', 'pipe', 'inherit'],
+  },
+);
+let devUser;
+createInterface({ input: turbo.stdout }).on('line', (line) => {
+  const match = /Dev user: username "([^"]+)", password "([^"]+)"/.exec(line);
+  if (match) devUser = { username: match[1], password: match[2] };
+  else process.stdout.write(`${line}\n`);
+});
+
+async function ready(url) {
+  for (;;) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(500) })).ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const stop = (signal) => {
+  turbo.kill(signal);
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+turbo.on('exit', (code) => process.exit(code ?? 0));
+
+await Promise.all([ready(`${issuer}/readyz`), ready(`${new URL(resource).origin}/healthz`)]);
+await new Promise((resolve) => setTimeout(resolve, 100)); // let the dev-user line arrive
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+const user = devUser ? `${devUser.username} / ${devUser.password}` : 'the users in AUTH_USERS';
+const vscode = JSON.stringify({ servers: { gatehouse: { type: 'http', url: resource } } });
+const cursor = JSON.stringify({ mcpServers: { gatehouse: { url: resource } } });
+console.log(`
+┌─ Gatehouse dev stack ready in ${seconds} s ─────────────────────────────────────────
+│ Authorization server  ${issuer}
+│ MCP server            ${resource}
+│ Sign in as            ${user}
+│
+│ VS Code (.vscode/mcp.json):  ${vscode}
+│ Claude Code:                 claude mcp add --transport http gatehouse ${resource}
+│ Cursor (~/.cursor/mcp.json): ${cursor}
+│ MCP Inspector:               npx @modelcontextprotocol/inspector  (Transport: Streamable HTTP, URL: ${resource})
+│
+│ Ctrl-C stops both servers.
+└──────────────────────────────────────────────────────────────────────────────────`);
