@@ -171,6 +171,42 @@ function ensureModernNode() {
   env.GATEHOUSE_NODE22 = bin;
 }
 
+// The Python MCP SDK's OAuth client is one of the end-to-end clients: a venv in .tools/python with
+// the pinned requirements from PyPI. Tests find its interpreter through GATEHOUSE_PYTHON.
+function ensurePythonSdk() {
+  const requirements = join(root, 'tests', 'e2e', 'python', 'requirements.txt');
+  if (!existsSync(requirements)) return;
+  const venv = join(tools, 'python');
+  const python = join(venv, 'bin', 'python');
+  const marker = join(venv, '.requirements');
+  const wanted = readFileSync(requirements, 'utf8');
+  if (!existsSync(python) || !existsSync(marker) || readFileSync(marker, 'utf8') !== wanted) {
+    const system = ['python3', 'python'].find(
+      (name) => spawnSync(name, ['--version'], { encoding: 'utf8' }).status === 0,
+    );
+    if (!system) {
+      console.warn('> Python 3 not found: the Python MCP SDK test will fail');
+      return;
+    }
+    console.log('> installing the Python MCP SDK into .tools/python');
+    if (
+      run(system, ['-m', 'venv', venv]) !== 0 ||
+      run(join(venv, 'bin', 'pip'), [
+        'install',
+        '--quiet',
+        '--disable-pip-version-check',
+        '-r',
+        requirements,
+      ]) !== 0
+    ) {
+      console.warn('> installing the Python MCP SDK failed: its test will fail');
+      return;
+    }
+    writeFileSync(marker, wanted);
+  }
+  env.GATEHOUSE_PYTHON = python;
+}
+
 function reportFiles() {
   const files = [];
   for (const group of ['apps', 'packages', 'tests']) {
@@ -211,6 +247,7 @@ ensureNativeAbi(ensureInstalled());
 if (task === 'test') {
   ensureChromium();
   ensureModernNode();
+  ensurePythonSdk();
   // The full check, as CI runs it: format and lint, types, build, then every package's tests.
   for (const file of reportFiles()) rmSync(file);
   for (const step of [

@@ -58,8 +58,10 @@ describe('JWKS cache', () => {
 
   it('stops accepting a key removed from the JWKS once the set is refreshed', async () => {
     const v = verifier();
-    const old = await issuer.token();
+    // Long-lived, so that only the removed key can be the reason for refusing it.
+    const old = await issuer.token({ exp: Math.floor(clock / 1000) + 3600 });
     await v.verify(old);
+    await v.verify(old); // now also in the verified-token cache, which must not outlive the key
     issuer.publishedKeys = [issuer.ec.publicJwk];
     clock += 700_000; // past maxAge: a background refresh starts
     await v.verify(await issuer.token({}, { key: issuer.ec })).catch(() => undefined);

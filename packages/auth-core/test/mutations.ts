@@ -24,7 +24,7 @@ const vectors = 'test/vectors.test.ts';
 export const mutations: readonly RuleMutation[] = [
   {
     rule: 'verified-token cache dropped when the JWKS changes',
-    edits: [edit('src/jwt.ts', 'if (verifiedVersion !== keys.version) {', 'if (false) {')],
+    edits: [edit('src/jwt.ts', '          verified.clear();\n', '')],
     tests: ['test/jwks.test.ts'],
   },
   {
