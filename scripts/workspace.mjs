@@ -264,6 +264,11 @@ if (task === 'test') {
 }
 if (task === 'dev')
   process.exit(run(process.execPath, [join(root, 'scripts', 'dev.mjs'), ...args]));
+if (task === 'start') {
+  // Deployment: the built output, no watchers, JSON logs (unless LOG_FORMAT says otherwise).
+  env.LOG_FORMAT ??= 'json';
+  process.exit(run('pnpm', ['exec', 'turbo', 'run', 'start', '--filter=./apps/*', ...args]));
+}
 
 // Benchmarks run one package at a time: two at once on a 2-core machine would measure each other.
 const concurrency = task === 'bench' ? ['--concurrency=1'] : [];
