@@ -26,6 +26,7 @@ export function createMcpApp(config: Config, logger: Logger): McpApp {
             mode: 'introspection',
             clientId: config.introspection?.clientId ?? '',
             clientSecret: config.introspection?.clientSecret ?? '',
+            cacheTtlSec: config.introspectionCacheTtl,
           },
     scopesSupported: [SCOPE_TOOLS, SCOPE_ADMIN],
     scopeHierarchy: SCOPE_HIERARCHY,

@@ -26,6 +26,12 @@ const envSchema = z.object({
   AUTH_AUDIENCE: z.string().optional(),
   AUTH_INTROSPECTION_CLIENT_ID: z.string().optional(),
   AUTH_INTROSPECTION_CLIENT_SECRET: z.string().optional(),
+  AUTH_INTROSPECTION_CACHE_TTL: z.coerce
+    .number({ error: 'AUTH_INTROSPECTION_CACHE_TTL must be a number of seconds' })
+    .int()
+    .min(0)
+    .max(3600)
+    .default(30),
   AUTH_ALLOW_PLAIN_JWT: z.stringbool().default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -42,6 +48,8 @@ export interface Config {
   readonly audience: readonly string[];
   readonly mode: 'jwt' | 'introspection';
   readonly introspection: { readonly clientId: string; readonly clientSecret: string } | undefined;
+  /** How long an introspection answer is reused (never past the token's exp); 0 = ask every time. */
+  readonly introspectionCacheTtl: number;
   readonly allowPlainJwt: boolean;
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
 }
@@ -116,6 +124,7 @@ export function loadConfig(
             clientSecret: e.AUTH_INTROSPECTION_CLIENT_SECRET,
           }
         : undefined,
+    introspectionCacheTtl: e.AUTH_INTROSPECTION_CACHE_TTL,
     allowPlainJwt: e.AUTH_ALLOW_PLAIN_JWT,
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
   };

@@ -19,13 +19,20 @@ export async function startStack(
     authEnv?: Record<string, string>;
     mcpEnv?: Record<string, string>;
     extraResources?: unknown[];
+    /** Opaque (introspectable, instantly revocable) access tokens for the MCP resource instead of JWTs. */
+    opaqueTokens?: boolean;
   } = {},
 ): Promise<Stack> {
   const [authPort, mcpPort] = [await freePort(), await freePort()];
   const issuer = `http://localhost:${authPort}`;
   const mcpUrl = `http://localhost:${mcpPort}/mcp`;
   const resources = [
-    { resource: mcpUrl, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
+    {
+      resource: mcpUrl,
+      scopes: ['mcp:tools', 'mcp:admin'],
+      defaultScopes: ['mcp:tools'],
+      ...(options.opaqueTokens ? { accessTokenFormat: 'opaque' } : {}),
+    },
     ...(options.extraResources ?? []),
   ];
   const authServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {

@@ -36,7 +36,14 @@ export function createProvider({
 
   const configuration: Configuration = {
     adapter: store.models.adapterClass() as unknown as Configuration['adapter'],
-    clients: config.clients.map((client) => ({ ...client })) as Configuration['clients'],
+    // A configured client with a secret authenticates with it (client_secret_basic) unless it says
+    // otherwise; without this it would get the DCR default `none` and its secret would be ignored.
+    clients: config.clients.map((client) => ({
+      ...client,
+      token_endpoint_auth_method:
+        client.token_endpoint_auth_method ??
+        (client.client_secret ? 'client_secret_basic' : 'none'),
+    })) as Configuration['clients'],
     jwks: providerJwks(store, config.ttl.accessToken + 3600) as Configuration['jwks'],
     cookies: {
       keys: cookieKeys,
