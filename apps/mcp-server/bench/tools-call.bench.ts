@@ -10,7 +10,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { createPkce, freePort, HeadlessOAuthProvider, startProcess } from '@gatehouse/testkit';
+import { freePort, obtainToken, startProcess } from '@gatehouse/testkit';
 import autocannon from 'autocannon';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -36,44 +36,7 @@ const authServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts']
 });
 
 // A real token: DCR, PKCE, login, consent, code exchange.
-const provider = new HeadlessOAuthProvider({
-  issuer,
-  login: { username: 'alice', password: 'alice-password' },
-});
-const { client_id: clientId } = (await (
-  await fetch(`${issuer}/reg`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(provider.clientMetadata),
-  })
-).json()) as { client_id: string };
-const { verifier, challenge } = createPkce();
-const authorizeUrl = new URL(`${issuer}/auth`);
-for (const [k, v] of Object.entries({
-  response_type: 'code',
-  client_id: clientId,
-  redirect_uri: provider.redirectUri,
-  code_challenge: challenge,
-  code_challenge_method: 'S256',
-  resource,
-  scope: 'mcp:tools',
-  state: provider.state(),
-}))
-  authorizeUrl.searchParams.set(k, v);
-await provider.redirectToAuthorization(authorizeUrl);
-const tokenResponse = await fetch(`${issuer}/token`, {
-  method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  body: new URLSearchParams({
-    grant_type: 'authorization_code',
-    client_id: clientId,
-    code: provider.code,
-    redirect_uri: provider.redirectUri,
-    code_verifier: verifier,
-    resource,
-  }).toString(),
-});
-const { access_token: accessToken } = (await tokenResponse.json()) as { access_token: string };
+const { accessToken } = await obtainToken(issuer, resource, 'mcp:tools');
 
 const servers = spawn(
   process.execPath,

@@ -6,6 +6,7 @@ export {
 } from './oauth-provider.js';
 export { createPkce } from './pkce.js';
 export { freePort, type StartedProcess, startProcess } from './process.js';
+export { obtainToken } from './tokens.js';
 export {
   type HtmlForm,
   type PageResponse,

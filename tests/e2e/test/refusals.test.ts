@@ -1,7 +1,6 @@
-import { freePort } from '@gatehouse/testkit';
+import { freePort, obtainToken } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './stack.js';
-import { obtainToken } from './tokens.js';
 
 /** What the MCP server refuses, over real HTTP, with tokens from the real authorization server. */
 

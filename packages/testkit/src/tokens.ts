@@ -1,14 +1,19 @@
-import { createPkce, HeadlessOAuthProvider } from '@gatehouse/testkit';
+import { HeadlessOAuthProvider } from './oauth-provider.js';
+import { createPkce } from './pkce.js';
 
-/** Gets an access token for `resource` the way any OAuth client would: DCR, PKCE, login, consent, token. */
+/**
+ * Gets an access token for `resource` the way any OAuth client would: DCR, PKCE, login, consent,
+ * token. Signs in as `login` (default alice / alice-password, the test suites' user).
+ */
 export async function obtainToken(
   issuer: string,
   resource: string,
   scope: string,
+  login: { username: string; password: string } = { username: 'alice', password: 'alice-password' },
 ): Promise<{ accessToken: string; refreshToken: string }> {
   const provider = new HeadlessOAuthProvider({
     issuer,
-    login: { username: 'alice', password: 'alice-password' },
+    login,
     clientMetadata: { client_name: 'e2e token helper' },
   });
   const registration = await fetch(`${issuer}/reg`, {
