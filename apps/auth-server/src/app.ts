@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { Logger } from '@gatehouse/logging';
+import { listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { Accounts } from './accounts/accounts.js';
@@ -71,27 +72,16 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   };
   const cleanup = setInterval(housekeeping, Math.min(60_000, idleMs));
   cleanup.unref();
-  let server: Server | undefined;
+  const http = listener(app, config.port, config.bind);
   return {
     app,
     provider,
     store,
     devUser,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        const listening = app.listen(config.port, config.bind);
-        listening.once('listening', () => {
-          server = listening;
-          resolve(listening);
-        });
-        listening.once('error', reject);
-      }),
+    listen: http.listen,
     async close() {
       clearInterval(cleanup);
-      if (server) {
-        server.closeIdleConnections();
-        await new Promise<void>((resolve) => server?.close(() => resolve()));
-      }
+      await http.close();
       store.close();
     },
   };

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ConfigError } from '@gatehouse/server-kit';
 import { Accounts } from './accounts/accounts.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import { rotateSigningKeys } from './keys/keystore.js';
 import { Store } from './store/store.js';
 

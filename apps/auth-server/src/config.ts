@@ -1,4 +1,5 @@
 import { canonicalizeResourceUri, isScopeToken } from '@gatehouse/auth-core';
+import { configProblem, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
 
 /**
@@ -174,40 +175,20 @@ export interface Config {
   readonly cimd: { readonly enabled: boolean; readonly allowedPrivateHosts: readonly string[] };
 }
 
-/** Thrown for a bad environment; `main` prints it and exits 1. */
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-/** Parses the environment into a {@link Config}, or throws {@link ConfigError} listing every problem. */
+/** Parses the environment into a {@link Config}, or throws `ConfigError` listing every problem. */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Config {
-  const result = envSchema.safeParse(env);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const variable = String(issue.path[0] ?? '');
-      return issue.message.startsWith(variable)
-        ? `- ${issue.message}`
-        : `- ${variable}: ${issue.message}`;
-    });
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
-  const e = result.data;
+  const e = parseEnv(envSchema, env);
   const issuerUrl = new URL(e.AUTH_ISSUER);
   const loopback = LOOPBACK_HOSTS.has(issuerUrl.hostname);
   if (issuerUrl.protocol === 'http:' && !loopback && !e.AUTH_PROXY) {
-    throw new ConfigError(
-      `Invalid configuration:\n- AUTH_ISSUER: plain http is only allowed for loopback issuers (localhost, 127.0.0.1, [::1]); use https, or set AUTH_PROXY=true behind a TLS-terminating proxy`,
+    configProblem(
+      `AUTH_ISSUER: plain http is only allowed for loopback issuers (localhost, 127.0.0.1, [::1]); use https, or set AUTH_PROXY=true behind a TLS-terminating proxy`,
     );
   }
   if (issuerUrl.search || issuerUrl.hash) {
-    throw new ConfigError(
-      'Invalid configuration:\n- AUTH_ISSUER: must not have a query or fragment',
-    );
+    configProblem('AUTH_ISSUER: must not have a query or fragment');
   }
   const defaultPort = issuerUrl.port
     ? Number(issuerUrl.port)
@@ -217,16 +198,11 @@ export function loadConfig(
   const resources = e.AUTH_RESOURCES;
   const seen = new Set<string>();
   for (const r of resources) {
-    if (seen.has(r.resource))
-      throw new ConfigError(
-        `Invalid configuration:\n- AUTH_RESOURCES: ${r.resource} is listed twice`,
-      );
+    if (seen.has(r.resource)) configProblem(`AUTH_RESOURCES: ${r.resource} is listed twice`);
     seen.add(r.resource);
     for (const s of r.defaultScopes ?? []) {
       if (!r.scopes.includes(s)) {
-        throw new ConfigError(
-          `Invalid configuration:\n- AUTH_RESOURCES: default scope ${s} of ${r.resource} is not in its scopes`,
-        );
+        configProblem(`AUTH_RESOURCES: default scope ${s} of ${r.resource} is not in its scopes`);
       }
     }
   }
@@ -236,14 +212,10 @@ export function loadConfig(
     try {
       canonical = canonicalizeResourceUri(e.AUTH_DEFAULT_RESOURCE);
     } catch (error) {
-      throw new ConfigError(
-        `Invalid configuration:\n- AUTH_DEFAULT_RESOURCE: ${(error as Error).message}`,
-      );
+      configProblem(`AUTH_DEFAULT_RESOURCE: ${(error as Error).message}`);
     }
     if (!seen.has(canonical)) {
-      throw new ConfigError(
-        `Invalid configuration:\n- AUTH_DEFAULT_RESOURCE: ${canonical} is not one of AUTH_RESOURCES`,
-      );
+      configProblem(`AUTH_DEFAULT_RESOURCE: ${canonical} is not one of AUTH_RESOURCES`);
     }
     defaultResource = canonical;
   }
@@ -293,8 +265,8 @@ function parseUsers(raw: string | undefined): User[] {
     const username = entry.slice(0, colon).trim();
     const password = entry.slice(colon + 1);
     if (colon <= 0 || !/^[\w.@-]{1,64}$/.test(username) || password.length < 8) {
-      throw new ConfigError(
-        'Invalid configuration:\n- AUTH_USERS: expected comma-separated username:password pairs (usernames of letters, digits, . _ @ -; passwords of 8+ characters), e.g. alice:alice-password,bob:bob-password',
+      configProblem(
+        'AUTH_USERS: expected comma-separated username:password pairs (usernames of letters, digits, . _ @ -; passwords of 8+ characters), e.g. alice:alice-password,bob:bob-password',
       );
     }
     return { username, password };

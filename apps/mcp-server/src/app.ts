@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { createResourceServer, type ResourceServer } from '@gatehouse/auth-core';
 import type { Logger } from '@gatehouse/logging';
+import { listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
@@ -39,23 +40,5 @@ export function createMcpApp(config: Config, logger: Logger): McpApp {
     logger,
     mcpPath: new URL(config.resource).pathname || '/',
   });
-  let server: Server | undefined;
-  return {
-    app,
-    resourceServer,
-    listen: () =>
-      new Promise((resolve, reject) => {
-        const listening = app.listen(config.port, config.bind);
-        listening.once('listening', () => {
-          server = listening;
-          resolve(listening);
-        });
-        listening.once('error', reject);
-      }),
-    async close() {
-      if (!server) return;
-      server.closeIdleConnections();
-      await new Promise<void>((resolve) => server?.close(() => resolve()));
-    },
-  };
+  return { app, resourceServer, ...listener(app, config.port, config.bind) };
 }

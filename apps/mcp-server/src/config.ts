@@ -1,4 +1,5 @@
 import { canonicalizeResourceUri } from '@gatehouse/auth-core';
+import { configProblem, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
 
 /**
@@ -54,46 +55,25 @@ export interface Config {
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
 }
 
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
-const fail = (line: string): never => {
-  throw new ConfigError(`Invalid configuration:\n- ${line}`);
-};
-
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Config {
-  const result = envSchema.safeParse(env);
-  if (!result.success) {
-    const lines = result.error.issues.map((issue) => {
-      const variable = String(issue.path[0] ?? '');
-      return issue.message.startsWith(variable)
-        ? `- ${issue.message}`
-        : `- ${variable}: ${issue.message}`;
-    });
-    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
-  }
-  const e = result.data;
+  const e = parseEnv(envSchema, env);
   let resource = '';
   try {
     resource = canonicalizeResourceUri(e.MCP_RESOURCE, 'MCP_RESOURCE');
   } catch (error) {
-    fail(`${(error as Error).message}, e.g. http://localhost:3000/mcp`);
+    configProblem(`${(error as Error).message}, e.g. http://localhost:3000/mcp`);
   }
   const url = new URL(resource);
   const loopback = LOOPBACK_HOSTS.has(url.hostname);
   if (url.protocol === 'http:' && !loopback)
-    fail('MCP_RESOURCE: plain http is only allowed for loopback hosts; use https');
+    configProblem('MCP_RESOURCE: plain http is only allowed for loopback hosts; use https');
   if (
     e.AUTH_MODE === 'introspection' &&
     (!e.AUTH_INTROSPECTION_CLIENT_ID || !e.AUTH_INTROSPECTION_CLIENT_SECRET)
   ) {
-    fail(
+    configProblem(
       'AUTH_INTROSPECTION_CLIENT_ID and AUTH_INTROSPECTION_CLIENT_SECRET are required when AUTH_MODE=introspection',
     );
   }
@@ -105,7 +85,7 @@ export function loadConfig(
       ['http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'];
   for (const origin of allowedOrigins) {
     if (origin !== '*' && !/^https?:\/\/[^/]+$/.test(origin))
-      fail(
+      configProblem(
         `MCP_ALLOWED_ORIGINS: ${origin} is not an origin like https://app.example.com or http://localhost:*`,
       );
   }

@@ -1,12 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { HeadlessOAuthProvider, launchBrowser } from '@gatehouse/testkit';
-import {
-  Client,
-  StreamableHTTPClientTransport,
-  UnauthorizedError,
-} from '@modelcontextprotocol/client';
+import { UnauthorizedError } from '@modelcontextprotocol/client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectV2, finishAuthV2 } from './clients.js';
 import { type Stack, startStack } from './stack.js';
 
 /**
@@ -66,23 +63,10 @@ describe('MCP authorization in Chromium', () => {
       login: { username: 'alice', password: 'alice-password' },
       clientMetadata: { client_name: 'Browser e2e' },
     });
-    const connect = async () => {
-      const client = new Client(
-        { name: 'gatehouse-e2e-browser', version: '1.0.0' },
-        { versionNegotiation: { mode: 'auto' } },
-      );
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
-          authProvider: provider as never,
-        }),
-      );
-      return client;
-    };
+    const connect = () => connectV2(stack.mcpUrl, provider, 'gatehouse-e2e-browser');
     await expect(connect()).rejects.toBeInstanceOf(UnauthorizedError);
     expect(provider.callbackParams?.get('iss')).toBe(stack.issuer);
-    await new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
-      authProvider: provider as never,
-    }).finishAuth(provider.callbackParams as URLSearchParams);
+    await finishAuthV2(stack.mcpUrl, provider);
     const client = await connect();
     const me = await client.callTool({ name: 'whoami', arguments: {} });
     expect(me.structuredContent).toMatchObject({ subject: 'alice' });

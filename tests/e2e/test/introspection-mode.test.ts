@@ -1,10 +1,7 @@
 import { HeadlessOAuthProvider } from '@gatehouse/testkit';
-import {
-  Client,
-  StreamableHTTPClientTransport,
-  UnauthorizedError,
-} from '@modelcontextprotocol/client';
+import { UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectV2, finishAuthV2 } from './clients.js';
 import { type Stack, startStack } from './stack.js';
 
 /**
@@ -48,22 +45,9 @@ describe('MCP server in introspection mode', () => {
       login: { username: 'alice', password: 'alice-password' },
       clientMetadata: { client_name: 'Introspection e2e' },
     });
-    const connect = async () => {
-      const client = new Client(
-        { name: 'gatehouse-e2e-introspection', version: '1.0.0' },
-        { versionNegotiation: { mode: 'auto' } },
-      );
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
-          authProvider: provider as never,
-        }),
-      );
-      return client;
-    };
+    const connect = () => connectV2(stack.mcpUrl, provider, 'gatehouse-e2e-introspection');
     await expect(connect()).rejects.toBeInstanceOf(UnauthorizedError);
-    await new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
-      authProvider: provider as never,
-    }).finishAuth(provider.callbackParams as URLSearchParams);
+    await finishAuthV2(stack.mcpUrl, provider);
     const client = await connect();
     const accessToken = String(provider.tokens()?.access_token);
     expect(accessToken.split('.')).toHaveLength(1); // opaque, not a JWT

@@ -1,10 +1,7 @@
 import { HeadlessOAuthProvider } from '@gatehouse/testkit';
-import {
-  Client,
-  StreamableHTTPClientTransport,
-  UnauthorizedError,
-} from '@modelcontextprotocol/client';
+import { type Client, UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectV2, finishAuthV2 } from './clients.js';
 import { type Stack, startStack } from './stack.js';
 
 /** The MCP TypeScript SDK v2 client, end to end through OAuth against our two servers. */
@@ -15,18 +12,8 @@ beforeAll(async () => {
 });
 afterAll(() => stack?.stop());
 
-async function connect(
-  provider: HeadlessOAuthProvider,
-): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
-  const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
-    authProvider: provider as never,
-  });
-  const client = new Client(
-    { name: 'gatehouse-e2e-v2', version: '1.0.0' },
-    { versionNegotiation: { mode: 'auto' } },
-  );
-  await client.connect(transport);
-  return { client, transport };
+async function connect(provider: HeadlessOAuthProvider): Promise<{ client: Client }> {
+  return { client: await connectV2(stack.mcpUrl, provider) };
 }
 
 /** Connects, completing an authorization (login + consent in the headless user agent) when asked. */
@@ -35,10 +22,7 @@ async function connectAuthorized(provider: HeadlessOAuthProvider) {
     return await connect(provider);
   } catch (error) {
     if (!(error instanceof UnauthorizedError) || !provider.callbackParams) throw error;
-    const transport = new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
-      authProvider: provider as never,
-    });
-    await transport.finishAuth(provider.callbackParams);
+    await finishAuthV2(stack.mcpUrl, provider);
     return connect(provider);
   }
 }
@@ -97,9 +81,7 @@ describe('MCP SDK v2 client', () => {
     const second = provider.authorizationUrls[1] as URL;
     expect(second.searchParams.get('scope')?.split(' ').sort()).toEqual(['mcp:admin', 'mcp:tools']);
     // The SDK sent the user through authorization again; finish it and reconnect with the new token.
-    await new StreamableHTTPClientTransport(new URL(stack.mcpUrl), {
-      authProvider: provider as never,
-    }).finishAuth(provider.callbackParams as URLSearchParams);
+    await finishAuthV2(stack.mcpUrl, provider);
     await client.close();
     ({ client } = await connect(provider));
     const status = await client.callTool({ name: 'server_status', arguments: {} });

@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import type { Logger } from '@gatehouse/logging';
+import { requestLog } from '@gatehouse/server-kit';
 import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
@@ -40,27 +40,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   const { logger } = deps;
   const providerCallback = deps.provider.callback();
 
-  app.use(async (ctx, next) => {
-    const incoming = ctx.get('x-request-id');
-    const requestId = /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-    ctx.set('x-request-id', requestId);
-    ctx.state.requestId = requestId;
-    const started = performance.now();
-    try {
-      await next();
-    } finally {
-      // The path only: query strings of OAuth requests carry codes and state.
-      const fields = {
-        requestId,
-        method: ctx.method,
-        path: ctx.path,
-        status: ctx.status,
-        ms: Math.round(performance.now() - started),
-      };
-      if (ctx.path === '/healthz' || ctx.path === '/readyz') logger.debug(fields, 'request');
-      else logger.info(fields, 'request');
-    }
-  });
+  app.use(requestLog(logger, ['/healthz', '/readyz']));
 
   app.use(async (ctx, next) => {
     ctx.set('x-content-type-options', 'nosniff');

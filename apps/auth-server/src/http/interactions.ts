@@ -88,18 +88,22 @@ export function interactions(deps: InteractionDependencies) {
     const client = await provider.Client.find(params.client_id ?? '');
     const clientName = client?.clientName ?? params.client_id ?? 'an application';
     const redirectUri = params.redirect_uri;
+    const loginPage = (status: number, extra: { username?: string; error?: string } = {}) =>
+      page(
+        ctx,
+        renderLogin({
+          action: `${deps.basePath}/interaction/${uid}/login`,
+          csrf: csrfFor(uid),
+          clientName,
+          ...extra,
+        }),
+        redirectUri,
+        status,
+      );
 
     if (ctx.method === 'GET' && !step) {
       if (details.prompt.name === 'login') {
-        page(
-          ctx,
-          renderLogin({
-            action: `${deps.basePath}/interaction/${uid}/login`,
-            csrf: csrfFor(uid),
-            clientName,
-          }),
-          redirectUri,
-        );
+        loginPage(200);
         return;
       }
       page(
@@ -134,18 +138,10 @@ export function interactions(deps: InteractionDependencies) {
         const minutes = Math.ceil(wait / 60_000);
         logger.warn({ uid, username, ip: ctx.ip }, 'sign-in throttled');
         ctx.set('retry-after', String(Math.ceil(wait / 1000)));
-        page(
-          ctx,
-          renderLogin({
-            action: `${deps.basePath}/interaction/${uid}/login`,
-            csrf: csrfFor(uid),
-            clientName,
-            username,
-            error: `Too many failed sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
-          }),
-          redirectUri,
-          429,
-        );
+        loginPage(429, {
+          username,
+          error: `Too many failed sign-in attempts. Try again in ${minutes} minute${minutes === 1 ? '' : 's'}.`,
+        });
         return;
       }
       const accountId =
@@ -153,18 +149,7 @@ export function interactions(deps: InteractionDependencies) {
       if (!accountId) {
         throttle.recordFailure(username, ctx.ip);
         logger.info({ uid, username, ip: ctx.ip }, 'sign-in failed');
-        page(
-          ctx,
-          renderLogin({
-            action: `${deps.basePath}/interaction/${uid}/login`,
-            csrf: csrfFor(uid),
-            clientName,
-            username,
-            error: 'Wrong username or password.',
-          }),
-          redirectUri,
-          401,
-        );
+        loginPage(401, { username, error: 'Wrong username or password.' });
         return;
       }
       throttle.recordSuccess(username);

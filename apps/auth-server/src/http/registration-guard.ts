@@ -2,6 +2,7 @@ import type { Logger } from '@gatehouse/logging';
 import type { Context, Next } from 'koa';
 import { SHARED_CLIENT_PREFIX } from '../provider/registration.js';
 import type { Store } from '../store/store.js';
+import { sendOAuthError } from './oauth-error.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /**
@@ -21,26 +22,20 @@ export function registrationGuard(deps: {
       ctx.path.startsWith(`${deps.path}/${SHARED_CLIENT_PREFIX}`) &&
       (ctx.method === 'PUT' || ctx.method === 'DELETE')
     ) {
-      ctx.status = 400;
-      ctx.set('cache-control', 'no-store');
-      ctx.body = {
-        error: 'invalid_request',
-        error_description:
-          'This client is shared by identical registrations and cannot be changed or deleted; register again with the new metadata',
-      };
+      sendOAuthError(
+        ctx,
+        400,
+        'invalid_request',
+        'This client is shared by identical registrations and cannot be changed or deleted; register again with the new metadata',
+      );
       return;
     }
     if (ctx.path !== deps.path || ctx.method !== 'POST') return next();
     const wait = deps.limiter.hit(ctx.ip);
     if (wait > 0) {
       deps.logger.warn({ ip: ctx.ip }, 'registration rate limit reached');
-      ctx.status = 429;
-      ctx.set('retry-after', String(Math.ceil(wait / 1000)));
-      ctx.set('cache-control', 'no-store');
-      ctx.body = {
-        error: 'temporarily_unavailable',
-        error_description: `Too many client registrations from this address; retry in ${Math.ceil(wait / 1000)} seconds`,
-      };
+      const message = `Too many client registrations from this address; retry in ${Math.ceil(wait / 1000)} seconds`;
+      sendOAuthError(ctx, 429, 'temporarily_unavailable', message, wait);
       return;
     }
     if (deps.store.models.count('Client') >= deps.maxClients) {
@@ -48,13 +43,12 @@ export function registrationGuard(deps: {
         { maxClients: deps.maxClients },
         'client registration refused: limit of stored clients reached',
       );
-      ctx.status = 503;
-      ctx.set('cache-control', 'no-store');
-      ctx.body = {
-        error: 'temporarily_unavailable',
-        error_description:
-          'This server has reached its limit of registered clients; its operator can raise AUTH_MAX_CLIENTS or remove unused clients',
-      };
+      sendOAuthError(
+        ctx,
+        503,
+        'temporarily_unavailable',
+        'This server has reached its limit of registered clients; its operator can raise AUTH_MAX_CLIENTS or remove unused clients',
+      );
       return;
     }
     return next();

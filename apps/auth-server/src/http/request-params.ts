@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, Next } from 'koa';
 import type { ResourceRegistry } from '../provider/resources.js';
+import { sendOAuthError } from './oauth-error.js';
 
 /**
  * Rewrites OAuth request parameters before oidc-provider sees them, so every comparison it makes
@@ -58,12 +59,7 @@ export function requestParams(
     } else if (ctx.method === 'POST' && ctx.is(FORM)) {
       const body = await readBody(ctx.req);
       if (body === undefined) {
-        ctx.status = 413;
-        ctx.set('cache-control', 'no-store');
-        ctx.body = {
-          error: 'invalid_request',
-          error_description: `request body larger than ${MAX_BODY} bytes`,
-        };
+        sendOAuthError(ctx, 413, 'invalid_request', `request body larger than ${MAX_BODY} bytes`);
         return;
       }
       const params = new URLSearchParams(body.toString('utf8'));

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import type { ResourceServer } from '@gatehouse/auth-core';
 import { koaAuth, koaProtectedResourceMetadata } from '@gatehouse/auth-core/koa';
 import type { Logger } from '@gatehouse/logging';
+import { requestLog } from '@gatehouse/server-kit';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import Koa, { type Context } from 'koa';
@@ -38,25 +38,7 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
   );
   const toolScopes = new Map(TOOLS.map((tool) => [tool.name, tool.scopes]));
 
-  app.use(async (ctx, next) => {
-    const incoming = ctx.get('x-request-id');
-    const requestId = /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
-    ctx.set('x-request-id', requestId);
-    const started = performance.now();
-    try {
-      await next();
-    } finally {
-      const fields = {
-        requestId,
-        method: ctx.method,
-        path: ctx.path,
-        status: ctx.res.statusCode,
-        ms: Math.round(performance.now() - started),
-      };
-      if (ctx.path === '/healthz') logger.debug(fields, 'request');
-      else logger.info(fields, 'request');
-    }
-  });
+  app.use(requestLog(logger, ['/healthz']));
 
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
