@@ -238,7 +238,9 @@ function summarize() {
 }
 
 if (!task) {
-  console.error('usage: node scripts/workspace.mjs <dev|test|build|bench> [turbo args]');
+  console.error(
+    'usage: node scripts/workspace.mjs <dev|dev:keycloak|keycloak|test|build|bench|start> [args]',
+  );
   process.exit(2);
 }
 ensurePnpm();
@@ -264,6 +266,10 @@ if (task === 'test') {
 }
 if (task === 'dev')
   process.exit(run(process.execPath, [join(root, 'scripts', 'dev.mjs'), ...args]));
+if (task === 'dev:keycloak')
+  process.exit(run(process.execPath, [join(root, 'scripts', 'dev-keycloak.mjs'), ...args]));
+if (task === 'keycloak')
+  process.exit(run('pnpm', ['--filter', '@gatehouse/keycloak-runner', 'keycloak', ...args]));
 if (task === 'start') {
   // Deployment: the built output, no watchers, JSON logs (unless LOG_FORMAT says otherwise).
   env.LOG_FORMAT ??= 'json';

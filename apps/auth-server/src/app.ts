@@ -10,6 +10,7 @@ import { createHttpApp } from './http/app.js';
 import { ensureSigningKeys } from './keys/keystore.js';
 import { createProvider } from './provider/configuration.js';
 import { ResourceRegistry } from './provider/resources.js';
+import { routesFor } from './provider/routes.js';
 import { Store } from './store/store.js';
 
 export interface AuthServer {
@@ -47,7 +48,9 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   const resources = new ResourceRegistry(config.resources, config.defaultResource);
   const cookieKeys = [store.secret('cookie-key', () => randomBytes(32).toString('base64url'))];
   const csrfSecret = store.secret('csrf-key', () => randomBytes(32).toString('base64url'));
-  const provider = createProvider({ config, store, accounts, resources, cookieKeys });
+  // One route table for oidc-provider and the middlewares in front of it, so they never disagree.
+  const routes = routesFor(config.compat);
+  const provider = createProvider({ config, store, accounts, resources, cookieKeys, routes });
   const app = createHttpApp({
     provider,
     store,
@@ -60,6 +63,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     registration: config.registration,
     tokenRatePerIpPerMinute: config.tokenRatePerIpPerMinute,
     issuerPath: new URL(config.issuer).pathname.replace(/\/$/, ''),
+    routes,
   });
   trackClientUse(provider, store);
   // Expired tokens, codes, sessions and interactions are deleted every minute; clients unused for

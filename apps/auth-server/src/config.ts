@@ -1,6 +1,7 @@
 import { canonicalizeResourceUri, isScopeToken } from '@gatehouse/auth-core';
 import { configProblem, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
+import { COMPAT_MODES, type Compat } from './provider/routes.js';
 
 /**
  * The authorization server's configuration, from environment variables only. This module is the
@@ -89,6 +90,22 @@ const envSchema = z.object({
       error: 'AUTH_ISSUER must be an absolute http(s) URL, e.g. http://localhost:4000',
     })
     .default('http://localhost:4000'),
+  AUTH_COMPAT: z
+    .enum(COMPAT_MODES, {
+      error: `AUTH_COMPAT must be ${COMPAT_MODES.map((mode) => `"${mode}"`).join(' or ')}, e.g. keycloak for Keycloak's URL layout`,
+    })
+    .default('none'),
+  AUTH_REALM: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9._-]+$/,
+      'AUTH_REALM must be a realm name of letters, digits, . _ - (it becomes a URL path segment), e.g. mcp',
+    )
+    .refine(
+      (realm) => realm !== '.' && realm !== '..',
+      'AUTH_REALM must not be "." or ".." (URL paths would collapse it), e.g. mcp',
+    )
+    .optional(),
   AUTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   AUTH_BIND: z.string().optional(),
   AUTH_PROXY: z.stringbool().default(false),
@@ -145,7 +162,12 @@ export interface User {
 }
 
 export interface Config {
+  /** With `keycloak` compatibility: `<AUTH_ISSUER origin>/realms/<AUTH_REALM>`. */
   readonly issuer: string;
+  /** URL layout: Gatehouse's own, or Keycloak's (see provider/routes.ts). */
+  readonly compat: Compat;
+  /** The Keycloak realm name with `compat: 'keycloak'`, else undefined. */
+  readonly realm: string | undefined;
   readonly port: number;
   readonly bind: string;
   readonly proxy: boolean;
@@ -190,6 +212,18 @@ export function loadConfig(
   if (issuerUrl.search || issuerUrl.hash) {
     configProblem('AUTH_ISSUER: must not have a query or fragment');
   }
+  const keycloak = e.AUTH_COMPAT === 'keycloak';
+  if (e.AUTH_REALM !== undefined && !keycloak) {
+    configProblem(
+      'AUTH_REALM: only used with AUTH_COMPAT=keycloak; set AUTH_COMPAT=keycloak, or remove AUTH_REALM',
+    );
+  }
+  if (keycloak && issuerUrl.pathname !== '/') {
+    configProblem(
+      `AUTH_ISSUER: with AUTH_COMPAT=keycloak it must be an origin without a path (the issuer becomes <origin>/realms/<AUTH_REALM>); set AUTH_ISSUER=${issuerUrl.origin} and AUTH_REALM to the realm name`,
+    );
+  }
+  const realm = keycloak ? (e.AUTH_REALM ?? 'mcp') : undefined;
   const defaultPort = issuerUrl.port
     ? Number(issuerUrl.port)
     : issuerUrl.protocol === 'https:'
@@ -221,7 +255,9 @@ export function loadConfig(
   }
   return {
     // oidc-provider and every client compare the issuer exactly: one spelling, without a trailing slash.
-    issuer: e.AUTH_ISSUER.replace(/\/+$/, ''),
+    issuer: realm ? `${issuerUrl.origin}/realms/${realm}` : e.AUTH_ISSUER.replace(/\/+$/, ''),
+    compat: e.AUTH_COMPAT,
+    realm,
     port: e.AUTH_PORT ?? defaultPort,
     bind: e.AUTH_BIND ?? (loopback ? '127.0.0.1' : '0.0.0.0'),
     proxy: e.AUTH_PROXY,

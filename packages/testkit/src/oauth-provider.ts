@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parseForms, UserAgent } from './user-agent.js';
+import { type HtmlForm, parseForms, UserAgent } from './user-agent.js';
 
 /**
  * An OAuth client provider for the MCP SDK clients (v1 `@modelcontextprotocol/sdk` and v2
@@ -26,6 +26,17 @@ export interface ClientMetadata {
   readonly application_type?: string;
   readonly scope?: string;
   readonly [key: string]: unknown;
+}
+
+/**
+ * The consent page's button for the decision: ours are `decision=allow|deny`, Keycloak's are
+ * `accept=Yes` and `cancel=No`.
+ */
+function consentButton(form: HtmlForm, decision: 'allow' | 'deny' = 'allow'): string {
+  const names = decision === 'allow' ? ['allow', 'accept'] : ['deny', 'cancel'];
+  const button = form.buttons.find((b) => names.includes(b.value) || names.includes(b.name));
+  if (!button) throw new Error(`consent page has no ${decision} button`);
+  return button.value || button.name;
 }
 
 export class HeadlessOAuthProvider {
@@ -139,7 +150,12 @@ export class HeadlessOAuthProvider {
               { username: this.login.username, password: this.login.password },
               atCallback,
             )
-          : await this.userAgent.submit(form, {}, atCallback, this.login.consent ?? 'allow');
+          : await this.userAgent.submit(
+              form,
+              {},
+              atCallback,
+              consentButton(form, this.login.consent),
+            );
     }
     if (!atCallback(page.url))
       throw new Error(`authorization did not return to ${this.redirectUri} (HTTP ${page.status})`);

@@ -1,29 +1,45 @@
 import { HeadlessOAuthProvider } from './oauth-provider.js';
 import { createPkce } from './pkce.js';
 
+interface ServerMetadata {
+  readonly authorization_endpoint: string;
+  readonly token_endpoint: string;
+  readonly registration_endpoint: string;
+}
+
 /**
- * Gets an access token for `resource` the way any OAuth client would: DCR, PKCE, login, consent,
- * token. Signs in as `login` (default alice / alice-password, the test suites' user).
+ * Gets an access token for `resource` the way any OAuth client would: discovery, DCR, PKCE, login,
+ * consent, token. Signs in as `login` (default alice / alice-password, the test suites' user).
+ * Works against our authorization server and Keycloak alike (endpoints come from discovery).
  */
 export async function obtainToken(
   issuer: string,
   resource: string,
   scope: string,
   login: { username: string; password: string } = { username: 'alice', password: 'alice-password' },
-): Promise<{ accessToken: string; refreshToken: string }> {
+  options: { clientMetadata?: Record<string, unknown> } = {},
+): Promise<{ accessToken: string; refreshToken: string; clientId: string }> {
   const provider = new HeadlessOAuthProvider({
     issuer,
     login,
-    clientMetadata: { client_name: 'e2e token helper' },
+    clientMetadata: {
+      client_name: 'e2e token helper',
+      token_endpoint_auth_method: 'none',
+      ...options.clientMetadata,
+    },
   });
-  const registration = await fetch(`${issuer}/reg`, {
+  const discovery = await fetch(`${issuer}/.well-known/openid-configuration`);
+  if (!discovery.ok) throw new Error(`discovery failed: HTTP ${discovery.status}`);
+  const metadata = (await discovery.json()) as ServerMetadata;
+  const registration = await fetch(metadata.registration_endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(provider.clientMetadata),
   });
+  if (!registration.ok) throw new Error(`registration failed: HTTP ${registration.status}`);
   const { client_id: clientId } = (await registration.json()) as { client_id: string };
   const { verifier, challenge } = createPkce();
-  const url = new URL(`${issuer}/auth`);
+  const url = new URL(metadata.authorization_endpoint);
   for (const [key, value] of Object.entries({
     response_type: 'code',
     client_id: clientId,
@@ -37,7 +53,7 @@ export async function obtainToken(
     url.searchParams.set(key, value);
   }
   await provider.redirectToAuthorization(url);
-  const response = await fetch(`${issuer}/token`, {
+  const response = await fetch(metadata.token_endpoint, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({
@@ -55,5 +71,5 @@ export async function obtainToken(
     error?: string;
   };
   if (!response.ok) throw new Error(`token request failed: ${body.error}`);
-  return { accessToken: body.access_token, refreshToken: body.refresh_token };
+  return { accessToken: body.access_token, refreshToken: body.refresh_token, clientId };
 }

@@ -4,6 +4,7 @@ import Koa from 'koa';
 import type Provider from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
 import type { ResourceRegistry } from '../provider/resources.js';
+import type { Routes } from '../provider/routes.js';
 import type { Store } from '../store/store.js';
 import { interactions } from './interactions.js';
 import { issuerPath } from './issuer-path.js';
@@ -28,6 +29,8 @@ export interface HttpDependencies {
   readonly tokenRatePerIpPerMinute: number;
   /** The issuer's path (`/tenant`), or '' for an issuer at the host root. */
   readonly issuerPath: string;
+  /** Endpoint paths below the issuer: the same table oidc-provider's `routes` come from. */
+  readonly routes: Routes;
 }
 
 /**
@@ -37,7 +40,7 @@ export interface HttpDependencies {
  */
 export function createHttpApp(deps: HttpDependencies): Koa {
   const app = new Koa({ proxy: deps.proxy });
-  const { logger } = deps;
+  const { logger, routes } = deps;
   const providerCallback = deps.provider.callback();
 
   app.use(requestLog(logger, ['/healthz', '/readyz']));
@@ -82,15 +85,16 @@ export function createHttpApp(deps: HttpDependencies): Koa {
       csrfSecret: deps.csrfSecret,
       logger,
       basePath: deps.issuerPath,
+      path: routes.interaction,
     }),
   );
 
-  app.use(registrationCors('/reg'));
+  app.use(registrationCors(routes.registration));
   app.use(
     tokenRateLimit({
       limiter: new RateLimiter(deps.tokenRatePerIpPerMinute, 60_000),
       logger,
-      path: '/token',
+      path: routes.token,
     }),
   );
 
@@ -100,17 +104,21 @@ export function createHttpApp(deps: HttpDependencies): Koa {
       limiter: new RateLimiter(deps.registration.ratePerIpPer10Min, 10 * 60_000),
       maxClients: deps.registration.maxClients,
       logger,
-      path: '/reg',
+      path: routes.registration,
     }),
   );
 
   app.use(
-    requestParams(deps.resources, { authorization: '/auth', token: '/token', par: '/request' }),
+    requestParams(deps.resources, {
+      authorization: routes.authorization,
+      token: routes.token,
+      par: routes.pushed_authorization_request,
+    }),
   );
 
   const refreshRetries = new RefreshRetryCache();
   refreshRetries.attach(deps.provider);
-  app.use(refreshRetries.middleware('/token'));
+  app.use(refreshRetries.middleware(routes.token));
 
   app.use(async (ctx) => {
     ctx.respond = false;

@@ -23,12 +23,17 @@ export interface InteractionDependencies {
   readonly logger: Logger;
   /** The issuer's path prefix ('' at the host root), for form actions. */
   readonly basePath: string;
+  /** Where the pages live below the issuer (`/interaction`), from the route table. */
+  readonly path: string;
 }
 
-const ROUTE = /^\/interaction\/([\w-]{10,64})(?:\/(login|consent))?$/;
+const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export function interactions(deps: InteractionDependencies) {
   const { provider, accounts, resources, throttle, logger } = deps;
+  const route = new RegExp(`^${escapeRegExp(deps.path)}/([\\w-]{10,64})(?:/(login|consent))?$`);
+  const pageUrl = (uid: string, step: 'login' | 'consent') =>
+    `${deps.basePath}${deps.path}/${uid}/${step}`;
   const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
   const csrfFor = (uid: string) =>
     createHmac('sha256', deps.csrfSecret).update(uid).digest('base64url');
@@ -57,7 +62,7 @@ export function interactions(deps: InteractionDependencies) {
   };
 
   return async (ctx: Context, next: Next): Promise<void> => {
-    const match = ROUTE.exec(ctx.path);
+    const match = route.exec(ctx.path);
     if (!match) return next();
     const [, uid = '', step] = match;
     let details: Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -92,7 +97,7 @@ export function interactions(deps: InteractionDependencies) {
       page(
         ctx,
         renderLogin({
-          action: `${deps.basePath}/interaction/${uid}/login`,
+          action: pageUrl(uid, 'login'),
           csrf: csrfFor(uid),
           clientName,
           ...extra,
@@ -239,7 +244,7 @@ export function interactions(deps: InteractionDependencies) {
     ];
     const target = redirectUri ? URL.parse(redirectUri) : null;
     return {
-      action: `${deps.basePath}/interaction/${uid}/consent`,
+      action: pageUrl(uid, 'consent'),
       csrf,
       clientName,
       redirectHost: target

@@ -9,6 +9,7 @@ import { metadataDocumentConfiguration } from './metadata-documents.js';
 import { createInteractionPolicy } from './policy.js';
 import { clientIdFor } from './registration.js';
 import type { ResourceRegistry } from './resources.js';
+import { providerRoutes, type Routes } from './routes.js';
 import { tokenPolicy } from './tokens.js';
 
 export interface ProviderDependencies {
@@ -17,6 +18,8 @@ export interface ProviderDependencies {
   readonly accounts: Accounts;
   readonly resources: ResourceRegistry;
   readonly cookieKeys: string[];
+  /** Endpoint paths, shared with the koa middlewares in front of the provider. */
+  readonly routes: Routes;
 }
 
 /**
@@ -29,6 +32,7 @@ export function createProvider({
   accounts,
   resources,
   cookieKeys,
+  routes,
 }: ProviderDependencies): Provider {
   const tokens = tokenPolicy(config, resources);
   const metadataDocuments = metadataDocumentConfiguration(config.cimd);
@@ -36,6 +40,8 @@ export function createProvider({
 
   const configuration: Configuration = {
     adapter: store.models.adapterClass() as unknown as Configuration['adapter'],
+    // Gatehouse's paths, or a Keycloak realm's with AUTH_COMPAT=keycloak (provider/routes.ts).
+    routes: providerRoutes(routes),
     // A configured client with a secret authenticates with it (client_secret_basic) unless it says
     // otherwise; without this it would get the DCR default `none` and its secret would be ignored.
     clients: config.clients.map((client) => ({
@@ -160,7 +166,7 @@ export function createProvider({
     interactions: {
       policy: createInteractionPolicy(),
       url: (_ctx, interaction) =>
-        `${new URL(config.issuer).pathname.replace(/\/$/, '')}/interaction/${interaction.uid}`,
+        `${new URL(config.issuer).pathname.replace(/\/$/, '')}${routes.interaction}/${interaction.uid}`,
     },
     async renderError(ctx: KoaContextWithOIDC, out, error) {
       ctx.set('content-security-policy', pageCsp());

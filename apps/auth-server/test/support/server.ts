@@ -98,6 +98,8 @@ export interface AuthorizeOptions {
   readonly password?: string;
   readonly consent?: 'allow' | 'deny';
   readonly userAgent?: UserAgent;
+  /** Full authorization endpoint URL; default `${issuer}/auth` (Gatehouse's layout). */
+  readonly authorizationEndpoint?: string;
 }
 
 export interface AuthorizeResult {
@@ -117,7 +119,7 @@ export async function authorize(
   const redirectUri = options.redirectUri ?? REDIRECT_URI;
   const { verifier, challenge } = createPkce();
   const state = crypto.randomUUID();
-  const url = new URL(`${issuer}/auth`);
+  const url = new URL(options.authorizationEndpoint ?? `${issuer}/auth`);
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', options.clientId);
   url.searchParams.set('redirect_uri', redirectUri);

@@ -1,0 +1,9 @@
+export { type Distribution, ensureDistribution, KEYCLOAK_VERSION } from './distribution.js';
+export { findJavaHome } from './java.js';
+export {
+  type KeycloakOptions,
+  REALM,
+  REALM_FILE,
+  type RunningKeycloak,
+  startKeycloak,
+} from './launcher.js';

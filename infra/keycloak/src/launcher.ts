@@ -1,0 +1,149 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type Distribution, ensureDistribution, KEYCLOAK_VERSION } from './distribution.js';
+import { findJavaHome } from './java.js';
+
+/** The realm import for MCP: `infra/keycloak/mcp-realm.json`. */
+export const REALM_FILE = fileURLToPath(new URL('../mcp-realm.json', import.meta.url));
+export const REALM = 'mcp';
+
+export interface KeycloakOptions {
+  /** Where the distribution is downloaded, unpacked and built (outside git). */
+  readonly cacheDir: string;
+  readonly port?: number;
+  readonly managementPort?: number;
+  /** The MCP resource the realm's `mcp:tools`/`mcp:admin` scopes put in `aud`. */
+  readonly mcpResource: string;
+  /** The introspection client's secret (realm placeholder KC_MCP_INTROSPECTION_SECRET). */
+  readonly introspectionSecret?: string;
+  /** `mem` (fresh realm every start, for tests) or a directory for an H2 file database. */
+  readonly database: 'mem' | { readonly dir: string };
+  readonly features?: readonly string[];
+  readonly adminPassword?: string;
+  readonly readyTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+  /** Keycloak's own console output, line by line (default: kept in memory only). */
+  readonly onOutput?: (chunk: string) => void;
+}
+
+export interface RunningKeycloak {
+  readonly baseUrl: string;
+  /** `<baseUrl>/realms/mcp`, the `iss` of every token. */
+  readonly issuer: string;
+  readonly distribution: Distribution;
+  readonly child: ChildProcess;
+  /** Milliseconds from spawn to the realm's discovery document answering 200. */
+  readonly readyAfterMs: number;
+  output(): string;
+  /** SIGTERM, then waits for the JVM to exit (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * Starts a real Keycloak with the `mcp` realm imported and resolves once the realm's discovery
+ * document answers. Placeholders in the realm file (`${MCP_RESOURCE}`) come from the environment
+ * Keycloak is started with.
+ */
+export async function startKeycloak(options: KeycloakOptions): Promise<RunningKeycloak> {
+  const log = options.log ?? (() => {});
+  const javaHome = findJavaHome();
+  const distribution = ensureDistribution(options.cacheDir, {
+    javaHome,
+    log,
+    ...(options.features ? { features: options.features } : {}),
+  });
+  const port = options.port ?? 8180;
+  const managementPort = options.managementPort ?? port + 1000;
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const issuer = `${baseUrl}/realms/${REALM}`;
+
+  // --import-realm reads <home>/data/import; the realm is skipped when it already exists (file db).
+  const importDir = join(distribution.home, 'data', 'import');
+  mkdirSync(importDir, { recursive: true });
+  copyFileSync(REALM_FILE, join(importDir, `${REALM}-realm.json`));
+
+  const dbUrl =
+    options.database === 'mem'
+      ? `jdbc:h2:mem:keycloak-${port};DB_CLOSE_DELAY=-1;NON_KEYWORDS=VALUE`
+      : `jdbc:h2:file:${join(options.database.dir, 'keycloakdb')};NON_KEYWORDS=VALUE;AUTO_SERVER=TRUE`;
+  const args = [
+    'start',
+    '--optimized',
+    '--http-enabled=true',
+    '--http-host=127.0.0.1',
+    `--http-port=${port}`,
+    `--http-management-port=${managementPort}`,
+    `--hostname=${baseUrl}`,
+    `--db-url=${dbUrl}`,
+    '--import-realm',
+  ];
+  const started = Date.now();
+  const child = spawn(join(distribution.home, 'bin', 'kc.sh'), args, {
+    cwd: distribution.home,
+    env: {
+      ...process.env,
+      JAVA_HOME: javaHome,
+      KC_BOOTSTRAP_ADMIN_USERNAME: 'admin',
+      KC_BOOTSTRAP_ADMIN_PASSWORD: options.adminPassword ?? 'admin',
+      MCP_RESOURCE: options.mcpResource,
+      KC_MCP_INTROSPECTION_SECRET: options.introspectionSecret ?? 'mcp-server-introspection-secret',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    output += text;
+    options.onOutput?.(text);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  let exitCode: number | null | undefined;
+  // A JVM must not outlive the process that started it (a crashed test worker, a killed CLI).
+  const killOnExit = () => child.kill('SIGTERM');
+  process.once('exit', killOnExit);
+  const exited = once(child, 'exit').then(([code]) => {
+    exitCode = code as number | null;
+    process.removeListener('exit', killOnExit);
+  });
+
+  const stop = async (graceMs = 20_000) => {
+    if (exitCode !== undefined) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const deadline = started + (options.readyTimeoutMs ?? 180_000);
+  const discovery = `${issuer}/.well-known/openid-configuration`;
+  for (;;) {
+    if (exitCode !== undefined)
+      throw new Error(`Keycloak exited with ${exitCode} before it was ready:\n${output}`);
+    try {
+      const response = await fetch(discovery, { signal: AbortSignal.timeout(2000) });
+      if (response.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      await stop(1000);
+      throw new Error(`Keycloak not ready at ${discovery} in time:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return {
+    baseUrl,
+    issuer,
+    distribution,
+    child,
+    readyAfterMs: Date.now() - started,
+    output: () => output,
+    stop,
+  };
+}
+
+export { KEYCLOAK_VERSION };

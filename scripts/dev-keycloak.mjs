@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// `npm run dev:keycloak`: the MCP server against a real Keycloak instead of Gatehouse's
+// authorization server, configured by `.env.keycloak` alone. Starts Keycloak (infra/keycloak) too
+// unless one already answers at AUTH_ISSUER. `AUTH_MODE=introspection npm run dev:keycloak` switches
+// the validation mode. Ctrl-C stops what this command started.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const started = performance.now();
+
+/** KEY=VALUE lines; the environment wins over the file. */
+function loadProfile(path) {
+  const values = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z][A-Z0-9_]*)=(.*)$/.exec(line);
+    if (match) values[match[1]] = match[2].trim();
+  }
+  return { ...values, ...process.env };
+}
+
+const env = loadProfile(`${root}.env.keycloak`);
+env.LOG_FORMAT ??= 'pretty';
+const issuer = env.AUTH_ISSUER.replace(/\/+$/, '');
+const resource = env.MCP_RESOURCE;
+
+async function answers(url) {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(url, seconds, child) {
+  const deadline = Date.now() + seconds * 1000;
+  while (Date.now() < deadline) {
+    if (child && child.exitCode !== null) return false;
+    if (await answers(url)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
+}
+
+const children = [];
+// Each child runs in its own process group (pnpm does not forward signals to its script), so a
+// signal reaches the whole tree: pnpm, node, and Keycloak's kc.sh and JVM.
+const stop = (signal) => {
+  for (const child of children.reverse()) {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+};
+process.on('SIGINT', () => stop('SIGINT'));
+process.on('SIGTERM', () => stop('SIGTERM'));
+
+const discovery = `${issuer}/.well-known/openid-configuration`;
+if (!(await answers(discovery))) {
+  const { port } = new URL(issuer);
+  console.log(`> no Keycloak at ${issuer}: starting one (npm run keycloak)`);
+  const keycloak = spawn('pnpm', ['--filter', '@gatehouse/keycloak-runner', 'keycloak'], {
+    cwd: root,
+    env: { ...env, KEYCLOAK_PORT: port || '8180' },
+    stdio: 'inherit',
+    detached: true,
+  });
+  children.push(keycloak);
+  if (!(await waitFor(discovery, 240, keycloak))) {
+    console.error(`Keycloak did not become ready at ${discovery}`);
+    stop('SIGTERM');
+    process.exit(1);
+  }
+}
+
+const mcp = spawn('pnpm', ['--filter', '@gatehouse/mcp-server', 'dev'], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+  detached: true,
+});
+children.push(mcp);
+mcp.on('exit', (code) => {
+  stop('SIGTERM');
+  process.exitCode = code ?? 0;
+});
+if (!(await waitFor(`${new URL(resource).origin}/healthz`, 60, mcp))) process.exit(1);
+
+const seconds = ((performance.now() - started) / 1000).toFixed(1);
+console.log(`
+┌─ MCP server against Keycloak, ready in ${seconds} s ──────────────────────────────────
+│ Keycloak realm   ${issuer}   (admin console: ${new URL(issuer).origin}/admin, admin / admin)
+│ MCP server       ${resource}   (AUTH_MODE=${env.AUTH_MODE})
+│ Sign in as       alice / alice-password (mcp:tools, mcp:admin) or bob / bob-password
+│ Connect a client exactly as with \`npm run dev\`, e.g.
+│   claude mcp add --transport http gatehouse ${resource}
+│ Ctrl-C stops what this command started.
+└──────────────────────────────────────────────────────────────────────────────────`);

@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+import { type RunningKeycloak, startKeycloak } from '@gatehouse/keycloak-runner';
+import { freePort, type StartedProcess, startProcess } from '@gatehouse/testkit';
+
+/**
+ * A real Keycloak (the `mcp` realm from infra/keycloak) and our MCP server pointed at it by
+ * environment variables alone, as a user would after `pnpm keycloak`.
+ */
+
+const repoRoot = new URL('../../../', import.meta.url).pathname;
+export const KEYCLOAK_INTROSPECTION = {
+  id: 'mcp-server',
+  secret: 'e2e-keycloak-introspection-secret',
+};
+
+export interface KeycloakRealm {
+  readonly keycloak: RunningKeycloak;
+  /** The MCP resource the realm's audience mappers name (the MCP server must serve it). */
+  readonly mcpUrl: string;
+  readonly mcpPort: number;
+}
+
+/** Keycloak on free ports with a fresh in-memory realm; `features` are Keycloak's experimental flags. */
+export async function startKeycloakRealm(features: string[] = []): Promise<KeycloakRealm> {
+  const [port, managementPort, mcpPort] = [await freePort(), await freePort(), await freePort()];
+  const mcpUrl = `http://localhost:${mcpPort}/mcp`;
+  const keycloak = await startKeycloak({
+    cacheDir: process.env.GATEHOUSE_KEYCLOAK_CACHE ?? join(repoRoot, '.tools', 'keycloak'),
+    port,
+    managementPort,
+    mcpResource: mcpUrl,
+    introspectionSecret: KEYCLOAK_INTROSPECTION.secret,
+    database: 'mem',
+    features,
+    log: (line) => console.log(`[keycloak] ${line}`),
+  });
+  return { keycloak, mcpUrl, mcpPort };
+}
+
+/** The MCP server against Keycloak: JWT mode, or introspection with the realm's `mcp-server` client. */
+export function startMcpServer(
+  realm: KeycloakRealm,
+  mode: 'jwt' | 'introspection',
+  env: Record<string, string> = {},
+): Promise<StartedProcess> {
+  const modeEnv: Record<string, string> =
+    mode === 'jwt'
+      ? // Keycloak's access tokens are typed `JWT`, not RFC 9068's `at+jwt`.
+        { AUTH_MODE: 'jwt', AUTH_ALLOW_PLAIN_JWT: 'true' }
+      : {
+          AUTH_MODE: 'introspection',
+          AUTH_INTROSPECTION_CLIENT_ID: KEYCLOAK_INTROSPECTION.id,
+          AUTH_INTROSPECTION_CLIENT_SECRET: KEYCLOAK_INTROSPECTION.secret,
+          AUTH_INTROSPECTION_CACHE_TTL: '0',
+        };
+  return startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: join(repoRoot, 'apps', 'mcp-server'),
+    env: {
+      MCP_RESOURCE: realm.mcpUrl,
+      AUTH_ISSUER: realm.keycloak.issuer,
+      LOG_FORMAT: 'json',
+      ...modeEnv,
+      ...env,
+    },
+    readyUrl: `http://localhost:${realm.mcpPort}/healthz`,
+  });
+}
