@@ -33,7 +33,7 @@ console.log(`
   Issuer:         ${keycloak.issuer}
   Admin console:  ${keycloak.baseUrl}/admin  (admin / admin)
   Test users:     alice / alice-password (mcp:tools, mcp:admin), bob / bob-password (mcp:tools)
-  Introspection:  client "mcp-server", secret "mcp-server-introspection-secret"
+  Introspection:  client "mcp-server", secret from KC_MCP_INTROSPECTION_SECRET (default "mcp-server-introspection-secret")
   Run the MCP server against it: pnpm dev:keycloak   (Ctrl-C stops Keycloak)
 `);
 
