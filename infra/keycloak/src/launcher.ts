@@ -92,7 +92,16 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
       KC_MCP_INTROSPECTION_SECRET: options.introspectionSecret ?? 'mcp-server-introspection-secret',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group: kc.sh runs java as a child, and a SIGKILL must reach both.
+    detached: true,
   });
+  const signalTree = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
   let output = '';
   const collect = (chunk: Buffer) => {
     const text = chunk.toString('utf8');
@@ -103,7 +112,7 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
   child.stderr?.on('data', collect);
   let exitCode: number | null | undefined;
   // A JVM must not outlive the process that started it (a crashed test worker, a killed CLI).
-  const killOnExit = () => child.kill('SIGTERM');
+  const killOnExit = () => signalTree('SIGKILL');
   process.once('exit', killOnExit);
   const exited = once(child, 'exit').then(([code]) => {
     exitCode = code as number | null;
@@ -112,8 +121,8 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
 
   const stop = async (graceMs = 20_000) => {
     if (exitCode !== undefined) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    signalTree('SIGTERM');
+    const timer = setTimeout(() => signalTree('SIGKILL'), graceMs);
     await exited;
     clearTimeout(timer);
   };

@@ -1,0 +1,393 @@
+/**
+ * Keycloak side by side with our authorization server, in one run, on loopback:
+ *   1. start-to-ready time (cold starts: Keycloak `kc.sh start --optimized` with the `mcp` realm
+ *      imported into in-memory H2; auth-server `node dist/main.js` with a fresh SQLite file);
+ *   2. resident memory (RSS summed over the process tree) after ready and after the flows;
+ *   3. full authorization-flow latency (discovery, DCR, authorize with PKCE S256, login, consent,
+ *      code exchange) by a headless client, with the phases timed separately.
+ * The systems alternate (A B, then B A, …) and never run flows at the same time.
+ * Run: pnpm bench (root) or pnpm --filter @gatehouse/bench bench.
+ * Options: BENCH_STARTS (default 3), BENCH_WARMUP (5), BENCH_FLOWS (50).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type } from 'node:os';
+import { join } from 'node:path';
+import { findJavaHome, KEYCLOAK_VERSION } from '@gatehouse/keycloak-runner';
+import {
+  checkAccessToken,
+  discover,
+  type FlowSample,
+  SCOPE,
+  type ServerEndpoints,
+  timedFlow,
+} from './flow.js';
+import { processTree, type TreeRss, treeRss } from './process-memory.js';
+import {
+  type BenchServer,
+  MCP_RESOURCE,
+  REPO_ROOT,
+  type SystemName,
+  startAuthServer,
+  startKeycloakServer,
+  stopAll,
+} from './servers.js';
+import { ratio, type Summary, summarize } from './stats.js';
+
+function count(name: string, fallback: number, min: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name} must be an integer >= ${min} (got ${process.env[name]})`);
+  return value;
+}
+const starts = count('BENCH_STARTS', 3, 1);
+const warmup = count('BENCH_WARMUP', 5, 0);
+const flows = count('BENCH_FLOWS', 50, 1);
+const SYSTEMS: readonly SystemName[] = ['keycloak', 'auth-server'];
+const startSystem = (system: SystemName) =>
+  system === 'keycloak' ? startKeycloakServer() : startAuthServer();
+/** Round `i` runs Keycloak first when `i` is even, auth-server first when odd. */
+const orderOf = (round: number): readonly SystemName[] =>
+  round % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
+
+// Ctrl-C / SIGTERM: stop what runs, then exit. (A Keycloak still starting is stopped by the
+// launcher's own exit hook.) The run itself then fails on its closed connections: that is expected.
+let interrupted = false;
+const interrupt = async (): Promise<never> => {
+  await stopAll();
+  process.exit(130);
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    console.error(`\n${signal}: stopping the servers`);
+    void interrupt();
+  });
+}
+
+/** `java -version` of the JDK the Keycloak launcher picks (`findJavaHome()`). */
+function javaVersion(): { home: string; version: string; short: string } {
+  const home = findJavaHome();
+  const result = spawnSync(join(home, 'bin', 'java'), ['-version'], { encoding: 'utf8' });
+  const lines = `${result.stderr}${result.stdout}`.trim().split('\n');
+  const number = /version "([^"]+)"/.exec(lines[0] ?? '')?.[1] ?? '?';
+  const vendor = /Temurin|Debian|Ubuntu|Zulu|Corretto|GraalVM/.exec(lines[1] ?? '')?.[0];
+  return {
+    home,
+    version: lines.slice(0, 2).join(' / '),
+    short: `Java ${number}${vendor ? ` (${vendor})` : ''}`,
+  };
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The JVM's heap flags as kc.sh chose them (read from the running java's command line). */
+function jvmHeapFlags(server: BenchServer): string[] {
+  for (const pid of processTree(server.pid)) {
+    let args: string[];
+    try {
+      args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (!args[0]?.endsWith('java')) continue;
+    return args.filter((arg) =>
+      /^-Xm[sx]|^-XX:(Max|Min|Initial)RAMPercentage|^-XX:\+Use\w+GC$/.test(arg),
+    );
+  }
+  return [];
+}
+
+interface StartSample {
+  readonly system: SystemName;
+  readonly round: number;
+  readonly readyMs: number;
+  readonly rssAfterReady: TreeRss;
+}
+
+interface FlowInstance {
+  readonly readyMs: number;
+  readonly rssAfterReady: TreeRss;
+  rssAfterWarmup?: TreeRss;
+  rssAfterFlows?: TreeRss;
+  readonly heapFlags?: string[];
+}
+
+interface FlowRecord extends FlowSample {
+  readonly system: SystemName;
+  readonly round: number;
+}
+
+const environment = {
+  date: new Date().toISOString(),
+  commit: gitCommit(),
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cpus: cpus().length,
+    totalMemMb: Math.round(totalmem() / 2 ** 20),
+    os: `${type()} ${release()}`,
+  },
+  node: process.version,
+  java: javaVersion(),
+  keycloak: KEYCLOAK_VERSION,
+};
+console.log(
+  `\nKeycloak ${environment.keycloak} vs auth-server: ${starts} cold starts each, ${warmup} warm-up + ${flows} flows each, interleaved`,
+);
+console.log(`Java: ${environment.java.version} (${environment.java.home})`);
+
+const startSamples: StartSample[] = [];
+const flowSamples: FlowRecord[] = [];
+/** The instances that served the flows (started after the cold starts, both running together). */
+const flowPhase: Partial<Record<SystemName, FlowInstance>> = {};
+
+try {
+  // 1. Cold starts, one system at a time: spawn → ready → RSS → stop.
+  for (let round = 0; round < starts; round++) {
+    for (const system of orderOf(round)) {
+      const server = await startSystem(system);
+      try {
+        const sample = {
+          system,
+          round,
+          readyMs: server.readyMs,
+          rssAfterReady: treeRss(server.pid),
+        };
+        startSamples.push(sample);
+        console.log(
+          `  start ${round + 1}/${starts} ${system}: ready in ${sample.readyMs.toFixed(0)} ms, RSS ${sample.rssAfterReady.totalMb.toFixed(0)} MB`,
+        );
+      } finally {
+        await server.stop();
+      }
+    }
+  }
+
+  // 2 and 3. One instance of each; flows alternate between them, one at a time.
+  const servers = {} as Record<SystemName, BenchServer>;
+  const endpoints = {} as Record<SystemName, ServerEndpoints>;
+  for (const system of SYSTEMS) {
+    const server = await startSystem(system);
+    servers[system] = server;
+    flowPhase[system] = {
+      readyMs: server.readyMs,
+      rssAfterReady: treeRss(server.pid),
+      ...(system === 'keycloak' ? { heapFlags: jvmHeapFlags(server) } : {}),
+    };
+    endpoints[system] = await discover(server.issuer);
+  }
+  for (let round = 0; round < warmup; round++) {
+    for (const system of orderOf(round)) {
+      const server = servers[system];
+      const { accessToken } = await timedFlow(server.issuer, endpoints[system], MCP_RESOURCE);
+      if (round === 0) checkAccessToken(accessToken, server.issuer, MCP_RESOURCE);
+    }
+  }
+  for (const system of SYSTEMS) {
+    const phase = flowPhase[system];
+    if (phase) phase.rssAfterWarmup = treeRss(servers[system].pid);
+  }
+  console.log(`  ${warmup} warm-up flows each done`);
+  for (let round = 0; round < flows; round++) {
+    for (const system of orderOf(round)) {
+      const { accessToken: _, ...sample } = await timedFlow(
+        servers[system].issuer,
+        endpoints[system],
+        MCP_RESOURCE,
+      );
+      flowSamples.push({ system, round, ...sample });
+    }
+    if ((round + 1) % 10 === 0) console.log(`  ${round + 1}/${flows} flows each done`);
+  }
+  for (const system of SYSTEMS) {
+    const phase = flowPhase[system];
+    if (phase) phase.rssAfterFlows = treeRss(servers[system].pid);
+  }
+} catch (error) {
+  if (interrupted) await interrupt();
+  throw error;
+} finally {
+  await stopAll();
+}
+
+// Report.
+type Metric = keyof Omit<FlowSample, 'requests'>;
+const PHASES: ReadonlyArray<{ metric: Metric; label: string }> = [
+  { metric: 'totalMs', label: 'full flow: discovery + DCR + authorize + login + consent + token' },
+  { metric: 'discoveryMs', label: '  discovery (GET openid-configuration)' },
+  { metric: 'registrationMs', label: '  dynamic client registration' },
+  { metric: 'authorizationMs', label: '  authorize + login form + consent (redirects included)' },
+  { metric: 'tokenMs', label: '  token (code exchange)' },
+];
+const of = <T extends { system: SystemName }>(rows: readonly T[], system: SystemName) =>
+  rows.filter((row) => row.system === system);
+const summaries = Object.fromEntries(
+  SYSTEMS.map((system) => {
+    const starting = of(startSamples, system);
+    const flowing = of(flowSamples, system);
+    const half = Math.floor(flowing.length / 2);
+    return [
+      system,
+      {
+        startToReadyMs: summarize(starting.map((s) => s.readyMs)),
+        rssAfterReadyMb: summarize(starting.map((s) => s.rssAfterReady.totalMb)),
+        rssFlowInstanceMb: {
+          afterReady: flowPhase[system]?.rssAfterReady.totalMb,
+          afterWarmup: flowPhase[system]?.rssAfterWarmup?.totalMb,
+          afterFlows: flowPhase[system]?.rssAfterFlows?.totalMb,
+        },
+        flow: Object.fromEntries(
+          PHASES.map(({ metric }) => [metric, summarize(flowing.map((s) => s[metric]))]),
+        ) as Record<Metric, Summary>,
+        flowTotalMedianByHalf: [
+          summarize(flowing.slice(0, half).map((s) => s.totalMs)).median,
+          summarize(flowing.slice(half).map((s) => s.totalMs)).median,
+        ],
+        requestsPerFlow: flowing[0]?.requests,
+      },
+    ];
+  }),
+) as Record<
+  SystemName,
+  {
+    startToReadyMs: Summary;
+    rssAfterReadyMb: Summary;
+    rssFlowInstanceMb: { afterReady?: number; afterWarmup?: number; afterFlows?: number };
+    flow: Record<Metric, Summary>;
+    flowTotalMedianByHalf: [number, number];
+    requestsPerFlow?: number;
+  }
+>;
+
+const kc = summaries.keycloak;
+const as = summaries['auth-server'];
+const num = (value: number | undefined, unit: string) => {
+  if (value === undefined || Number.isNaN(value)) return 'n/a';
+  const digits = Math.abs(value) >= 100 ? 0 : 1;
+  return `${value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${unit}`;
+};
+const times = (value: number) =>
+  Number.isNaN(value) ? 'n/a' : `${value.toFixed(value >= 10 ? 0 : 1)}x`;
+
+const rows: string[][] = [
+  [
+    'measure',
+    'Keycloak p50',
+    'Keycloak p99/max',
+    'auth-server p50',
+    'auth-server p99/max',
+    'Keycloak / auth-server (p50)',
+    'n each',
+  ],
+  [
+    'start-to-ready (cold start)',
+    num(kc.startToReadyMs.median, 'ms'),
+    num(kc.startToReadyMs.max, 'ms'),
+    num(as.startToReadyMs.median, 'ms'),
+    num(as.startToReadyMs.max, 'ms'),
+    times(ratio(kc.startToReadyMs.median, as.startToReadyMs.median)),
+    String(kc.startToReadyMs.n),
+  ],
+  [
+    'RSS right after ready (cold starts)',
+    num(kc.rssAfterReadyMb.median, 'MB'),
+    num(kc.rssAfterReadyMb.max, 'MB'),
+    num(as.rssAfterReadyMb.median, 'MB'),
+    num(as.rssAfterReadyMb.max, 'MB'),
+    times(ratio(kc.rssAfterReadyMb.median, as.rssAfterReadyMb.median)),
+    String(kc.rssAfterReadyMb.n),
+  ],
+  [
+    `RSS after ${warmup} + ${flows} flows`,
+    num(kc.rssFlowInstanceMb.afterFlows, 'MB'),
+    '',
+    num(as.rssFlowInstanceMb.afterFlows, 'MB'),
+    '',
+    times(
+      ratio(
+        kc.rssFlowInstanceMb.afterFlows ?? Number.NaN,
+        as.rssFlowInstanceMb.afterFlows ?? Number.NaN,
+      ),
+    ),
+    '1',
+  ],
+  ...PHASES.map(({ metric, label }) => [
+    label,
+    num(kc.flow[metric].median, 'ms'),
+    num(kc.flow[metric].p99, 'ms'),
+    num(as.flow[metric].median, 'ms'),
+    num(as.flow[metric].p99, 'ms'),
+    times(ratio(kc.flow[metric].median, as.flow[metric].median)),
+    String(kc.flow[metric].n),
+  ]),
+];
+const widths =
+  rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
+const line = (row: string[]) =>
+  `| ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
+console.log(
+  `\nKeycloak ${environment.keycloak} vs auth-server, Node ${environment.node}, ${environment.java.short}, ${environment.machine.cpus} × ${environment.machine.cpu}, loopback\n`,
+);
+console.log(line(rows[0] ?? []));
+console.log(
+  `|${widths.map((w, column) => (column === 0 ? `${'-'.repeat(w + 2)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+);
+for (const row of rows.slice(1)) console.log(line(row));
+console.log(
+  `\nRSS of the flow instances (after ready → after ${warmup} warm-up flows → after ${flows} more): Keycloak ${num(kc.rssFlowInstanceMb.afterReady, 'MB')} → ${num(kc.rssFlowInstanceMb.afterWarmup, 'MB')} → ${num(kc.rssFlowInstanceMb.afterFlows, 'MB')}, auth-server ${num(as.rssFlowInstanceMb.afterReady, 'MB')} → ${num(as.rssFlowInstanceMb.afterWarmup, 'MB')} → ${num(as.rssFlowInstanceMb.afterFlows, 'MB')}`,
+);
+console.log(
+  `Flow median, first half → second half of the ${flows} flows: Keycloak ${num(kc.flowTotalMedianByHalf[0], 'ms')} → ${num(kc.flowTotalMedianByHalf[1], 'ms')}, auth-server ${num(as.flowTotalMedianByHalf[0], 'ms')} → ${num(as.flowTotalMedianByHalf[1], 'ms')}`,
+);
+console.log(
+  `HTTP requests per flow: Keycloak ${kc.requestsPerFlow ?? 'n/a'}, auth-server ${as.requestsPerFlow ?? 'n/a'}; scope "${SCOPE}", resource ${MCP_RESOURCE}`,
+);
+console.log(
+  `Keycloak JVM heap flags (from kc.sh): ${flowPhase.keycloak?.heapFlags?.join(' ') ?? 'n/a'}`,
+);
+
+const resultsDir = new URL('../results/', import.meta.url).pathname;
+mkdirSync(resultsDir, { recursive: true });
+const file = join(resultsDir, `keycloak-vs-auth-server-${environment.date.slice(0, 10)}.json`);
+// One decimal is plenty for milliseconds and megabytes, and keeps the file small.
+const round1 = (value: number) => Math.round(value * 10) / 10;
+writeFileSync(
+  file,
+  `${JSON.stringify(
+    {
+      benchmark: 'keycloak-vs-auth-server',
+      environment,
+      settings: { starts, warmup, flows, scope: SCOPE, resource: MCP_RESOURCE },
+      summary: summaries,
+      flowInstances: flowPhase,
+      samples: {
+        starts: startSamples,
+        // Per system and phase, in run order; round r ran Keycloak first when r is even.
+        flows: Object.fromEntries(
+          SYSTEMS.map((system) => [
+            system,
+            Object.fromEntries(
+              PHASES.map(({ metric }) => [metric, of(flowSamples, system).map((s) => s[metric])]),
+            ),
+          ]),
+        ),
+      },
+    },
+    (_key, value: unknown) =>
+      typeof value === 'number' && !Number.isInteger(value) ? round1(value) : value,
+    2,
+  )}\n`,
+);
+// Formatted like the rest of the repo, so that `biome ci .` passes with the file committed.
+const biome = join(REPO_ROOT, 'node_modules', '.bin', 'biome');
+if (existsSync(biome)) spawnSync(biome, ['format', '--write', file], { stdio: 'ignore' });
+console.log(`\nRaw samples and summary: ${file}`);
