@@ -7,6 +7,8 @@ import { KEYCLOAK_VERSION, REALM, startKeycloak } from './launcher.js';
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const cacheDir = process.env.KEYCLOAK_CACHE_DIR ?? join(root, '.tools', 'keycloak');
 const port = Number(process.env.KEYCLOAK_PORT ?? 8180);
+// Keycloak's management interface (health, metrics); default KEYCLOAK_PORT + 1000.
+const managementPort = Number(process.env.KEYCLOAK_MANAGEMENT_PORT ?? port + 1000);
 const mcpResource = process.env.MCP_RESOURCE ?? 'http://localhost:3000/mcp';
 const features = (process.env.KEYCLOAK_FEATURES ?? '').split(',').filter(Boolean);
 
@@ -14,6 +16,7 @@ console.log(`> Keycloak ${KEYCLOAK_VERSION}, realm "${REALM}", MCP resource ${mc
 const keycloak = await startKeycloak({
   cacheDir,
   port,
+  managementPort,
   mcpResource,
   // In memory by default, so the realm always matches infra/keycloak/mcp-realm.json (an existing
   // realm is never re-imported); KEYCLOAK_DB_DIR keeps registrations and sessions across restarts.

@@ -20,21 +20,40 @@ export interface KeycloakRealm {
   readonly mcpPort: number;
 }
 
-/** Keycloak on free ports with a fresh in-memory realm; `features` are Keycloak's experimental flags. */
-export async function startKeycloakRealm(features: string[] = []): Promise<KeycloakRealm> {
-  const [port, managementPort, mcpPort] = [await freePort(), await freePort(), await freePort()];
-  const mcpUrl = `http://localhost:${mcpPort}/mcp`;
-  const keycloak = await startKeycloak({
+/** Keycloak on free ports with a fresh in-memory `mcp` realm whose scopes name `mcpResource`. */
+export async function startTestKeycloak(options: {
+  mcpResource: string;
+  introspectionSecret?: string;
+  /** Keycloak's experimental flags, e.g. `resource-indicators`. */
+  features?: string[];
+}): Promise<RunningKeycloak> {
+  const [port, managementPort] = [await freePort(), await freePort()];
+  return startKeycloak({
     cacheDir: process.env.GATEHOUSE_KEYCLOAK_CACHE ?? join(repoRoot, '.tools', 'keycloak'),
     port,
     managementPort,
-    mcpResource: mcpUrl,
-    introspectionSecret: KEYCLOAK_INTROSPECTION.secret,
+    mcpResource: options.mcpResource,
+    introspectionSecret: options.introspectionSecret ?? KEYCLOAK_INTROSPECTION.secret,
     database: 'mem',
-    features,
+    features: options.features ?? [],
     log: (line) => console.log(`[keycloak] ${line}`),
   });
+}
+
+/** A test Keycloak and the free port our MCP server will serve the realm's MCP resource on. */
+export async function startKeycloakRealm(features: string[] = []): Promise<KeycloakRealm> {
+  const mcpPort = await freePort();
+  const mcpUrl = `http://localhost:${mcpPort}/mcp`;
+  const keycloak = await startTestKeycloak({ mcpResource: mcpUrl, features });
   return { keycloak, mcpUrl, mcpPort };
+}
+
+/** Revokes an access token at a Keycloak-layout revocation URL, as a public client. */
+export function revokeAtKeycloakUrl(issuer: string, token: string, clientId: string) {
+  return fetch(`${issuer}/protocol/openid-connect/revoke`, {
+    method: 'POST',
+    body: new URLSearchParams({ token, token_type_hint: 'access_token', client_id: clientId }),
+  });
 }
 
 /** The MCP server against Keycloak: JWT mode, or introspection with the realm's `mcp-server` client. */

@@ -1,7 +1,6 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startKeycloak } from '@gatehouse/keycloak-runner';
 import {
   freePort,
   HeadlessOAuthProvider,
@@ -16,6 +15,7 @@ import {
 } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectV2, finishAuthV2 } from './clients.js';
+import { revokeAtKeycloakUrl, startTestKeycloak } from './keycloak-stack.js';
 
 /**
  * Code written for Keycloak, unchanged against Gatehouse: the reference tutorial's Python resource
@@ -44,18 +44,13 @@ function python(): string {
 }
 
 async function startKeycloakServer(resource: string): Promise<AuthorizationServer> {
-  const [port, managementPort] = [await freePort(), await freePort()];
-  const keycloak = await startKeycloak({
-    cacheDir: process.env.GATEHOUSE_KEYCLOAK_CACHE ?? join(repoRoot, '.tools', 'keycloak'),
-    port,
-    managementPort,
+  const keycloak = await startTestKeycloak({
     mcpResource: resource,
     introspectionSecret: INTROSPECTOR.secret,
-    database: 'mem',
   });
   return {
     issuer: keycloak.issuer,
-    port,
+    port: Number(new URL(keycloak.baseUrl).port),
     // Registering with `scope` drops the realm's default scopes and with them the MCP audience.
     foreignToken: async () =>
       (
@@ -195,14 +190,7 @@ for (const [name, start] of [
       const token = await obtainToken(as.issuer, resource, 'openid mcp:tools');
       const client = await connect(token.accessToken);
       await client.close();
-      const revoked = await fetch(`${as.issuer}/protocol/openid-connect/revoke`, {
-        method: 'POST',
-        body: new URLSearchParams({
-          token: token.accessToken,
-          token_type_hint: 'access_token',
-          client_id: token.clientId,
-        }),
-      });
+      const revoked = await revokeAtKeycloakUrl(as.issuer, token.accessToken, token.clientId);
       expect(revoked.status).toBe(200);
       await expect(connect(token.accessToken)).rejects.toThrow();
     });

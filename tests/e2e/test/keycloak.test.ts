@@ -8,6 +8,7 @@ import { connectV2, finishAuthV2 } from './clients.js';
 import {
   KEYCLOAK_INTROSPECTION,
   type KeycloakRealm,
+  revokeAtKeycloakUrl,
   startKeycloakRealm,
   startMcpServer,
 } from './keycloak-stack.js';
@@ -193,14 +194,11 @@ for (const mode of ['jwt', 'introspection'] as const) {
       it('sees a revocation at Keycloak on the next request (no cache)', async () => {
         const token = await obtainToken(realm.keycloak.issuer, realm.mcpUrl, 'openid');
         expect((await callMcp(token.accessToken)).status).toBe(200);
-        const revoked = await fetch(`${realm.keycloak.issuer}/protocol/openid-connect/revoke`, {
-          method: 'POST',
-          body: new URLSearchParams({
-            token: token.accessToken,
-            token_type_hint: 'access_token',
-            client_id: token.clientId,
-          }),
-        });
+        const revoked = await revokeAtKeycloakUrl(
+          realm.keycloak.issuer,
+          token.accessToken,
+          token.clientId,
+        );
         expect(revoked.status).toBe(200);
         expect((await callMcp(token.accessToken)).status).toBe(401);
       });
