@@ -5,6 +5,7 @@
 // the validation mode. Ctrl-C stops what this command started.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -43,9 +44,26 @@ async function waitFor(url, seconds, child) {
   return false;
 }
 
+function portFree(port) {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+const mcpPort = Number(new URL(resource).port || 80);
+if (!(await portFree(mcpPort))) {
+  console.error(
+    `Port ${mcpPort} (${resource}) is already in use: stop whatever runs there (\`npm run dev\`?) or change MCP_RESOURCE.`,
+  );
+  process.exit(1);
+}
+
 const children = [];
 // Each child runs in its own process group (pnpm does not forward signals to its script), so a
-// signal reaches the whole tree: pnpm, node, and Keycloak's kc.sh and JVM.
+// signal reaches the whole tree: pnpm, node, and Keycloak's kc.sh and JVM. Children get no stdin: a
+// background process group that reads the terminal would be stopped (SIGTTIN).
 const stop = (signal) => {
   for (const child of children.reverse()) {
     try {
@@ -65,7 +83,7 @@ if (!(await answers(discovery))) {
   const keycloak = spawn('pnpm', ['--filter', '@gatehouse/keycloak-runner', 'keycloak'], {
     cwd: root,
     env: { ...env, KEYCLOAK_PORT: port || '8180' },
-    stdio: 'inherit',
+    stdio: ['ignore', 'inherit', 'inherit'],
     detached: true,
   });
   children.push(keycloak);
@@ -79,7 +97,7 @@ if (!(await answers(discovery))) {
 const mcp = spawn('pnpm', ['--filter', '@gatehouse/mcp-server', 'dev'], {
   cwd: root,
   env,
-  stdio: 'inherit',
+  stdio: ['ignore', 'inherit', 'inherit'],
   detached: true,
 });
 children.push(mcp);

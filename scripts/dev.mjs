@@ -40,7 +40,11 @@ const turbo = spawn(
   {
     cwd: root,
     env,
-    stdio: ['inherit', 'pipe', 'inherit'],
+    // No stdin: a process group in the terminal's background that reads it would be stopped (SIGTTIN).
+    stdio: ['ignore', 'pipe', 'inherit'],
+    // Its own process group, signalled as a whole: a SIGINT sent to this script alone (not only a
+    // terminal's Ctrl-C, which reaches every process) must stop the servers too.
+    detached: true,
   },
 );
 let devUser;
@@ -62,7 +66,11 @@ async function ready(url) {
 }
 
 const stop = (signal) => {
-  turbo.kill(signal);
+  try {
+    process.kill(-turbo.pid, signal);
+  } catch {
+    // already gone
+  }
 };
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => stop('SIGTERM'));
