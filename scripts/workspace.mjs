@@ -127,6 +127,28 @@ function ensureChromium() {
   if (install !== 0) console.warn('> installing Chromium failed: the browser tests will fail');
 }
 
+// The Redis store's tests start Debian's redis-server on loopback (GATEHOUSE_REDIS_SERVER to use
+// another binary).
+function ensureRedis() {
+  if (process.env.GATEHOUSE_REDIS_SERVER || existsSync('/usr/bin/redis-server')) return;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) {
+    console.warn(
+      '> redis-server not found: the Redis store tests will fail; install redis-server or set GATEHOUSE_REDIS_SERVER',
+    );
+    return;
+  }
+  console.log('> apt-get install redis-server (for the Redis store tests)');
+  let status = run('apt-get', ['install', '-y', '-qq', 'redis-server']);
+  if (status !== 0) {
+    status = run('apt-get', ['update', '-qq']);
+    if (status === 0) status = run('apt-get', ['install', '-y', '-qq', 'redis-server']);
+  }
+  if (status !== 0)
+    console.warn('> installing redis-server failed: the Redis store tests will fail');
+  // Debian's package starts a system service on 6379; the tests start their own servers.
+  run('sh', ['-c', 'service redis-server stop >/dev/null 2>&1 || true']);
+}
+
 // Some tools the tests run need Node >= 22 (the MCP conformance suite). The current Node is used when
 // it is new enough; otherwise Node 24 LTS comes from the npm registry (the \`node\` package) into
 // .tools/node24. Tests find it through GATEHOUSE_NODE22.
@@ -248,6 +270,7 @@ useLocalNodeHeaders();
 ensureNativeAbi(ensureInstalled());
 if (task === 'test') {
   ensureChromium();
+  ensureRedis();
   ensureModernNode();
   ensurePythonSdk();
   // The full check, as CI runs it: format and lint, types, build, then every package's tests.

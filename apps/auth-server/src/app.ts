@@ -7,11 +7,12 @@ import type Provider from 'oidc-provider';
 import { Accounts } from './accounts/accounts.js';
 import type { Config, User } from './config.js';
 import { createHttpApp } from './http/app.js';
-import { ensureSigningKeys } from './keys/keystore.js';
+import { ensureSigningKeys, providerJwks } from './keys/keystore.js';
 import { createProvider } from './provider/configuration.js';
 import { ResourceRegistry } from './provider/resources.js';
 import { routesFor } from './provider/routes.js';
-import { Store } from './store/store.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/store.js';
 
 export interface AuthServer {
   readonly app: Koa;
@@ -32,7 +33,8 @@ function trackClientUse(provider: Provider, store: Store): void {
     if ((recent.get(clientId) ?? 0) > now - 60_000) return;
     recent.set(clientId, now);
     if (recent.size > 10_000) recent.clear();
-    store.touchClient(clientId, now);
+    // Bookkeeping only: a failed write must not fail the request that triggered it.
+    store.touchClient(clientId, now).catch(() => {});
   };
   provider.on('authorization.success', (ctx) => touch(ctx.oidc.client?.clientId));
   provider.on('grant.success', (ctx) => touch(ctx.oidc.client?.clientId));
@@ -41,16 +43,27 @@ function trackClientUse(provider: Provider, store: Store): void {
 
 /** Builds the authorization server from configuration: store, keys, users, provider, HTTP. */
 export async function createAuthServer(config: Config, logger: Logger): Promise<AuthServer> {
-  const store = new Store(config.store);
+  const store = await openStore(config.store);
   await ensureSigningKeys(store);
   const accounts = new Accounts(store);
   const devUser = await accounts.seed(config.users, config.dev);
   const resources = new ResourceRegistry(config.resources, config.defaultResource);
-  const cookieKeys = [store.secret('cookie-key', () => randomBytes(32).toString('base64url'))];
-  const csrfSecret = store.secret('csrf-key', () => randomBytes(32).toString('base64url'));
+  const cookieKeys = [
+    await store.secret('cookie-key', () => randomBytes(32).toString('base64url')),
+  ];
+  const csrfSecret = await store.secret('csrf-key', () => randomBytes(32).toString('base64url'));
+  const jwks = await providerJwks(store, config.ttl.accessToken + 3600);
   // One route table for oidc-provider and the middlewares in front of it, so they never disagree.
   const routes = routesFor(config.compat);
-  const provider = createProvider({ config, store, accounts, resources, cookieKeys, routes });
+  const provider = createProvider({
+    config,
+    store,
+    accounts,
+    resources,
+    cookieKeys,
+    routes,
+    jwks,
+  });
   const app = createHttpApp({
     provider,
     store,
@@ -69,10 +82,14 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   // Expired tokens, codes, sessions and interactions are deleted every minute; clients unused for
   // AUTH_CLIENT_IDLE_TTL are reaped (their next request gets invalid_client, the cue to re-register).
   const idleMs = config.registration.clientIdleTtl * 1000;
-  const housekeeping = () => {
-    store.models.cleanup();
-    const reaped = store.reapIdleClients(idleMs);
-    if (reaped.length > 0) logger.info({ count: reaped.length }, 'reaped idle clients');
+  const housekeeping = async () => {
+    try {
+      await store.models.cleanup();
+      const reaped = await store.reapIdleClients(idleMs);
+      if (reaped.length > 0) logger.info({ count: reaped.length }, 'reaped idle clients');
+    } catch (error) {
+      logger.warn({ err: { message: (error as Error).message } }, 'store housekeeping failed');
+    }
   };
   const cleanup = setInterval(housekeeping, Math.min(60_000, idleMs));
   cleanup.unref();
@@ -86,7 +103,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     async close() {
       clearInterval(cleanup);
       await http.close();
-      store.close();
+      await store.close();
     },
   };
 }

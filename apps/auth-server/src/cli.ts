@@ -4,7 +4,7 @@ import { ConfigError } from '@gatehouse/server-kit';
 import { Accounts } from './accounts/accounts.js';
 import { loadConfig } from './config.js';
 import { rotateSigningKeys } from './keys/keystore.js';
-import { Store } from './store/store.js';
+import { openStore } from './store/open-store.js';
 
 /**
  * Operator commands against the store named by AUTH_STORE (run them with the server stopped, or
@@ -38,7 +38,7 @@ async function run(args: string[]): Promise<number> {
   const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
   const [area, command, argument] = positionals;
   const config = loadConfig();
-  const store = new Store(config.store);
+  const store = await openStore(config.store);
   try {
     const key = `${area} ${command}`;
     switch (key) {
@@ -53,37 +53,39 @@ async function run(args: string[]): Promise<number> {
       }
       case 'users remove':
         console.log(
-          store.deleteUser(argument ?? '') ? `user ${argument} removed` : `no user ${argument}`,
+          (await store.deleteUser(argument ?? ''))
+            ? `user ${argument} removed`
+            : `no user ${argument}`,
         );
         return 0;
       case 'users list':
-        for (const name of store.listUsers()) console.log(name);
+        for (const name of await store.listUsers()) console.log(name);
         return 0;
       case 'clients list':
-        for (const { id, payload } of store.models.list('Client')) {
+        for (const { id, payload } of await store.models.list('Client')) {
           console.log(
             `${id}\t${String(payload.client_name ?? '')}\t${JSON.stringify(payload.redirect_uris ?? [])}`,
           );
         }
         return 0;
       case 'clients delete':
-        store.models.destroy('Client', argument ?? '');
+        await store.models.destroy('Client', argument ?? '');
         console.log(`client ${argument} deleted`);
         return 0;
       case 'grants list':
-        for (const { id, payload } of store.models.list('Grant')) {
+        for (const { id, payload } of await store.models.list('Grant')) {
           console.log(
             `${id}\t${String(payload.accountId ?? '')}\t${String(payload.clientId ?? '')}`,
           );
         }
         return 0;
       case 'grants revoke':
-        store.models.revokeByGrantId(argument ?? '');
-        store.models.destroy('Grant', argument ?? '');
+        await store.models.revokeByGrantId(argument ?? '');
+        await store.models.destroy('Grant', argument ?? '');
         console.log(`grant ${argument} revoked with its tokens`);
         return 0;
       case 'keys list':
-        for (const k of store.listKeys()) {
+        for (const k of await store.listKeys()) {
           console.log(
             `${k.kid}\t${k.alg}\t${k.retiredAt === null ? 'active' : `retired ${new Date(k.retiredAt).toISOString()}`}`,
           );
@@ -99,7 +101,7 @@ async function run(args: string[]): Promise<number> {
         return 2;
     }
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

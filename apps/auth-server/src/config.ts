@@ -124,8 +124,8 @@ const envSchema = z.object({
   AUTH_STORE: z
     .string()
     .regex(
-      /^(memory|sqlite:.+)$/,
-      'AUTH_STORE must be "memory" or "sqlite:<path>", e.g. sqlite:.data/auth.db',
+      /^(memory|sqlite:.+|rediss?:\/\/.+)$/,
+      'AUTH_STORE must be "memory", "sqlite:<path>" or "redis://[user:password@]host:port[/db]", e.g. sqlite:.data/auth.db',
     )
     .default('sqlite:.data/auth.db'),
   AUTH_ACCESS_TOKEN_TTL: seconds('AUTH_ACCESS_TOKEN_TTL', 300),
@@ -161,6 +161,12 @@ export interface User {
   readonly password: string;
 }
 
+/** Where the state lives: embedded SQLite (a file, or memory for tests) or a shared Redis. */
+export type StoreLocation =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'sqlite'; readonly path: string }
+  | { readonly kind: 'redis'; readonly url: string };
+
 export interface Config {
   /** With `keycloak` compatibility: `<AUTH_ISSUER origin>/realms/<AUTH_REALM>`. */
   readonly issuer: string;
@@ -177,7 +183,7 @@ export interface Config {
   readonly defaultResource: string;
   readonly users: readonly User[];
   readonly clients: readonly StaticClientConfig[];
-  readonly store: { readonly kind: 'memory' } | { readonly kind: 'sqlite'; readonly path: string };
+  readonly store: StoreLocation;
   readonly ttl: {
     readonly accessToken: number;
     readonly refreshToken: number;
@@ -269,7 +275,9 @@ export function loadConfig(
     store:
       e.AUTH_STORE === 'memory'
         ? { kind: 'memory' }
-        : { kind: 'sqlite', path: e.AUTH_STORE.slice('sqlite:'.length) },
+        : e.AUTH_STORE.startsWith('sqlite:')
+          ? { kind: 'sqlite', path: e.AUTH_STORE.slice('sqlite:'.length) }
+          : { kind: 'redis', url: e.AUTH_STORE },
     ttl: {
       accessToken: e.AUTH_ACCESS_TOKEN_TTL,
       refreshToken: e.AUTH_REFRESH_TOKEN_TTL,

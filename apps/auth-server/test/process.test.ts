@@ -80,7 +80,10 @@ describe('process', () => {
       'AUTH_ISSUER: plain http is only allowed for loopback issuers',
     ],
     [{ AUTH_ACCESS_TOKEN_TTL: 'ten' }, 'AUTH_ACCESS_TOKEN_TTL must be a number of seconds'],
-    [{ AUTH_STORE: 'postgres://x' }, 'AUTH_STORE must be "memory" or "sqlite:<path>"'],
+    [
+      { AUTH_STORE: 'postgres://x' },
+      'AUTH_STORE must be "memory", "sqlite:<path>" or "redis://[user:password@]host:port[/db]"',
+    ],
     [{ AUTH_USERS: 'alice' }, 'AUTH_USERS: expected comma-separated username:password pairs'],
     [
       { AUTH_DEFAULT_RESOURCE: 'http://localhost:9/x' },

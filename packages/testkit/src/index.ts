@@ -6,6 +6,7 @@ export {
 } from './oauth-provider.js';
 export { createPkce } from './pkce.js';
 export { freePort, type StartedProcess, startProcess } from './process.js';
+export { type RunningRedis, startRedis } from './redis.js';
 export { obtainToken } from './tokens.js';
 export {
   type HtmlForm,

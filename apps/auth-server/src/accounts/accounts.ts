@@ -18,35 +18,35 @@ export class Accounts {
    */
   async seed(users: readonly User[], dev: boolean): Promise<User | undefined> {
     for (const user of users) {
-      const existing = this.#store.getUser(user.username);
+      const existing = await this.#store.getUser(user.username);
       if (existing && (await verifyPassword(user.password, existing.passwordHash))) continue;
-      this.#store.putUser(user.username, await hashPassword(user.password));
+      await this.#store.putUser(user.username, await hashPassword(user.password));
     }
     if (users.length > 0 || !dev) return undefined;
-    const others = this.#store.listUsers().filter((name) => name !== 'dev');
+    const others = (await this.#store.listUsers()).filter((name) => name !== 'dev');
     if (others.length > 0) return undefined;
-    const password = this.#store.secret('dev-user-password', () =>
+    const password = await this.#store.secret('dev-user-password', () =>
       randomBytes(9).toString('base64url'),
     );
-    const existing = this.#store.getUser('dev');
+    const existing = await this.#store.getUser('dev');
     if (!existing || !(await verifyPassword(password, existing.passwordHash))) {
-      this.#store.putUser('dev', await hashPassword(password));
+      await this.#store.putUser('dev', await hashPassword(password));
     }
     return { username: 'dev', password };
   }
 
   /** The username when the password is right; `undefined` otherwise (same time either way). */
   async authenticate(username: string, password: string): Promise<string | undefined> {
-    const user = this.#store.getUser(username);
+    const user = await this.#store.getUser(username);
     const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
     return ok && user ? user.username : undefined;
   }
 
-  exists(username: string): boolean {
-    return this.#store.getUser(username) !== undefined;
+  async exists(username: string): Promise<boolean> {
+    return (await this.#store.getUser(username)) !== undefined;
   }
 
   async add(username: string, password: string): Promise<void> {
-    this.#store.putUser(username, await hashPassword(password));
+    await this.#store.putUser(username, await hashPassword(password));
   }
 }

@@ -62,13 +62,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
       return;
     }
     if (ctx.path === '/readyz') {
-      const ready = (() => {
-        try {
-          return deps.store.ping();
-        } catch {
-          return false;
-        }
-      })();
+      const ready = await deps.store.ping().catch(() => false);
       ctx.status = ready ? 200 : 503;
       ctx.body = { status: ready ? 'ready' : 'unavailable' };
       return;

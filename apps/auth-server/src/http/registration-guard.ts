@@ -38,7 +38,7 @@ export function registrationGuard(deps: {
       sendOAuthError(ctx, 429, 'temporarily_unavailable', message, wait);
       return;
     }
-    if (deps.store.models.count('Client') >= deps.maxClients) {
+    if ((await deps.store.models.count('Client')) >= deps.maxClients) {
       deps.logger.warn(
         { maxClients: deps.maxClients },
         'client registration refused: limit of stored clients reached',

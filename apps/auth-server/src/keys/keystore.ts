@@ -24,16 +24,13 @@ async function generate(alg: SigningAlgorithm): Promise<{ kid: string; privateJw
 /** Creates a key for every algorithm that has no active one. Returns how many were created. */
 export async function ensureSigningKeys(store: Store): Promise<number> {
   const active = new Set(
-    store
-      .listKeys()
-      .filter((k) => k.retiredAt === null)
-      .map((k) => k.alg),
+    (await store.listKeys()).filter((k) => k.retiredAt === null).map((k) => k.alg),
   );
   let created = 0;
   for (const alg of SIGNING_ALGORITHMS) {
     if (active.has(alg)) continue;
     const { kid, privateJwk } = await generate(alg);
-    store.addKey({
+    await store.addKey({
       kid,
       alg,
       privateJwk: JSON.stringify(privateJwk),
@@ -51,23 +48,23 @@ export async function rotateSigningKeys(store: Store): Promise<string[]> {
   for (const alg of SIGNING_ALGORITHMS) {
     const { kid, privateJwk } = await generate(alg);
     const now = Date.now();
-    store.addKey({
+    await store.addKey({
       kid,
       alg,
       privateJwk: JSON.stringify(privateJwk),
       createdAt: now,
       retiredAt: null,
     });
-    store.retireKeys(alg, kid, now);
+    await store.retireKeys(alg, kid, now);
     kids.push(kid);
   }
   return kids;
 }
 
 /** The private JWKS for oidc-provider: active keys first, then retired ones still within retention. */
-export function providerJwks(store: Store, retentionSec: number): { keys: JWK[] } {
-  store.deleteKeysRetiredBefore(Date.now() - retentionSec * 1000);
-  const keys = store.listKeys();
+export async function providerJwks(store: Store, retentionSec: number): Promise<{ keys: JWK[] }> {
+  await store.deleteKeysRetiredBefore(Date.now() - retentionSec * 1000);
+  const keys = await store.listKeys();
   const ordered = [
     ...keys.filter((k) => k.retiredAt === null),
     ...keys.filter((k) => k.retiredAt !== null),

@@ -1,8 +1,8 @@
+import type { JWK } from 'jose';
 import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Config } from '../config.js';
-import { providerJwks } from '../keys/keystore.js';
-import type { Store } from '../store/store.js';
+import { adapterClass, type Store } from '../store/store.js';
 import { pageCsp, renderErrorPage, renderLoggedOut, renderLogout } from '../ui/pages.js';
 import { applyRegistrationPolicy, POLICY_PROPERTY } from './clients.js';
 import { metadataDocumentConfiguration } from './metadata-documents.js';
@@ -20,6 +20,8 @@ export interface ProviderDependencies {
   readonly cookieKeys: string[];
   /** Endpoint paths, shared with the koa middlewares in front of the provider. */
   readonly routes: Routes;
+  /** Private signing keys, active first (keys/keystore.ts). */
+  readonly jwks: { keys: JWK[] };
 }
 
 /**
@@ -33,13 +35,14 @@ export function createProvider({
   resources,
   cookieKeys,
   routes,
+  jwks,
 }: ProviderDependencies): Provider {
   const tokens = tokenPolicy(config, resources);
   const metadataDocuments = metadataDocumentConfiguration(config.cimd);
   const secureCookies = new URL(config.issuer).protocol === 'https:' || config.proxy;
 
   const configuration: Configuration = {
-    adapter: store.models.adapterClass() as unknown as Configuration['adapter'],
+    adapter: adapterClass(store.models) as unknown as Configuration['adapter'],
     // Gatehouse's paths, or a Keycloak realm's with AUTH_COMPAT=keycloak (provider/routes.ts).
     routes: providerRoutes(routes),
     // A configured client with a secret authenticates with it (client_secret_basic) unless it says
@@ -50,14 +53,14 @@ export function createProvider({
         client.token_endpoint_auth_method ??
         (client.client_secret ? 'client_secret_basic' : 'none'),
     })) as Configuration['clients'],
-    jwks: providerJwks(store, config.ttl.accessToken + 3600) as Configuration['jwks'],
+    jwks: jwks as Configuration['jwks'],
     cookies: {
       keys: cookieKeys,
       long: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
       short: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
     },
     async findAccount(_ctx, sub) {
-      if (!accounts.exists(sub)) return undefined;
+      if (!(await accounts.exists(sub))) return undefined;
       return {
         accountId: sub,
         async claims() {
@@ -158,7 +161,7 @@ export function createProvider({
       const fromSession = clientId ? session?.grantIdFor?.(clientId) : undefined;
       const fromStore =
         clientId && session?.accountId
-          ? store.latestGrantId(session.accountId, clientId)
+          ? await store.latestGrantId(session.accountId, clientId)
           : undefined;
       const grantId = fromResult ?? fromSession ?? fromStore;
       return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;

@@ -1,13 +1,49 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
-import { OidcModelStore } from './oidc-models.js';
-
 /**
- * All persistent state of the authorization server in one embedded SQLite database (WAL): every
- * oidc-provider model, users, signing keys and server secrets. `AUTH_STORE=memory` uses the same
- * code on an in-memory database, so tests exercise exactly what production runs.
+ * What the authorization server keeps: every oidc-provider model, users, signing keys, server
+ * secrets and client usage. Two implementations share this contract and one test suite
+ * (test/store-contract.test.ts): SQLite (embedded, the default; `memory` is SQLite in memory) and
+ * Redis (several instances on one shared store).
  */
+
+export type ModelPayload = Record<string, unknown> & {
+  grantId?: string;
+  userCode?: string;
+  uid?: string;
+  consumed?: number;
+};
+
+/** oidc-provider's adapter contract, per model name. */
+export interface OidcAdapter {
+  upsert(id: string, payload: ModelPayload, expiresIn: number): Promise<void>;
+  find(id: string): Promise<ModelPayload | undefined>;
+  findByUid(uid: string): Promise<ModelPayload | undefined>;
+  findByUserCode(userCode: string): Promise<ModelPayload | undefined>;
+  consume(id: string): Promise<void>;
+  destroy(id: string): Promise<void>;
+  revokeByGrantId(grantId: string): Promise<void>;
+}
+
+/** Every oidc-provider model (Session, Grant, AuthorizationCode, RefreshToken, Client, ...). */
+export interface ModelStore {
+  upsert(
+    model: string,
+    id: string,
+    payload: ModelPayload,
+    expiresInSec: number | undefined,
+  ): Promise<void>;
+  find(model: string, id: string): Promise<ModelPayload | undefined>;
+  findByUid(model: string, uid: string): Promise<ModelPayload | undefined>;
+  findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined>;
+  /** Marks the entry consumed (once: a second consume keeps the first time). */
+  consume(model: string, id: string): Promise<void>;
+  destroy(model: string, id: string): Promise<void>;
+  /** Deletes every entry of any model that belongs to the grant. */
+  revokeByGrantId(grantId: string): Promise<void>;
+  list(model: string): Promise<Array<{ id: string; payload: ModelPayload }>>;
+  count(model: string): Promise<number>;
+  /** Removes what expired; returns how many entries went. */
+  cleanup(): Promise<number>;
+}
 
 export interface StoredUser {
   readonly username: string;
@@ -25,194 +61,75 @@ export interface StoredKey {
   readonly retiredAt: number | null;
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS oidc_models (
-  model TEXT NOT NULL,
-  id TEXT NOT NULL,
-  payload TEXT NOT NULL,
-  grant_id TEXT,
-  user_code TEXT,
-  uid TEXT,
-  expires_at INTEGER,
-  consumed_at INTEGER,
-  PRIMARY KEY (model, id)
-);
-CREATE INDEX IF NOT EXISTS oidc_models_grant ON oidc_models (grant_id) WHERE grant_id IS NOT NULL;
-CREATE INDEX IF NOT EXISTS oidc_models_uid ON oidc_models (model, uid) WHERE uid IS NOT NULL;
-CREATE INDEX IF NOT EXISTS oidc_models_user_code ON oidc_models (model, user_code) WHERE user_code IS NOT NULL;
-CREATE INDEX IF NOT EXISTS oidc_models_expiry ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
-CREATE TABLE IF NOT EXISTS users (
-  username TEXT PRIMARY KEY,
-  password_hash TEXT NOT NULL,
-  created_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS signing_keys (
-  kid TEXT PRIMARY KEY,
-  alg TEXT NOT NULL,
-  private_jwk TEXT NOT NULL,
-  created_at INTEGER NOT NULL,
-  retired_at INTEGER
-);
-CREATE TABLE IF NOT EXISTS client_usage (
-  client_id TEXT PRIMARY KEY,
-  last_used_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS secrets (
-  name TEXT PRIMARY KEY,
-  value TEXT NOT NULL
-);
-`;
-
-export class Store {
-  readonly db: Database.Database;
-  readonly models: OidcModelStore;
-
-  constructor(location: { kind: 'memory' } | { kind: 'sqlite'; path: string }) {
-    if (location.kind === 'sqlite') mkdirSync(dirname(location.path), { recursive: true });
-    this.db = new Database(location.kind === 'memory' ? ':memory:' : location.path);
-    // WAL: readers never block the writer; NORMAL sync is durable across process crashes (SIGKILL).
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
-    this.models = new OidcModelStore(this.db);
-  }
-
-  /** True when the database answers; `/readyz` uses it. */
-  ping(): boolean {
-    return this.db.prepare('SELECT 1 AS ok').get() !== undefined;
-  }
-
-  getUser(username: string): StoredUser | undefined {
-    const row = this.db
-      .prepare('SELECT username, password_hash, created_at FROM users WHERE username = ?')
-      .get(username) as { username: string; password_hash: string; created_at: number } | undefined;
-    return (
-      row && { username: row.username, passwordHash: row.password_hash, createdAt: row.created_at }
-    );
-  }
-
-  putUser(username: string, passwordHash: string): void {
-    this.db
-      .prepare(
-        'INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash',
-      )
-      .run(username, passwordHash, Date.now());
-  }
-
-  deleteUser(username: string): boolean {
-    return this.db.prepare('DELETE FROM users WHERE username = ?').run(username).changes > 0;
-  }
-
-  listUsers(): string[] {
-    return (
-      this.db.prepare('SELECT username FROM users ORDER BY username').all() as Array<{
-        username: string;
-      }>
-    ).map((r) => r.username);
-  }
-
-  listKeys(): StoredKey[] {
-    const rows = this.db
-      .prepare(
-        'SELECT kid, alg, private_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid',
-      )
-      .all() as Array<{
-      kid: string;
-      alg: string;
-      private_jwk: string;
-      created_at: number;
-      retired_at: number | null;
-    }>;
-    return rows.map((r) => ({
-      kid: r.kid,
-      alg: r.alg,
-      privateJwk: r.private_jwk,
-      createdAt: r.created_at,
-      retiredAt: r.retired_at,
-    }));
-  }
-
-  addKey(key: StoredKey): void {
-    this.db
-      .prepare(
-        'INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(key.kid, key.alg, key.privateJwk, key.createdAt, key.retiredAt);
-  }
-
-  retireKeys(alg: string, exceptKid: string, at: number): void {
-    this.db
-      .prepare(
-        'UPDATE signing_keys SET retired_at = ? WHERE alg = ? AND kid != ? AND retired_at IS NULL',
-      )
-      .run(at, alg, exceptKid);
-  }
-
-  deleteKeysRetiredBefore(before: number): number {
-    return this.db
-      .prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?')
-      .run(before).changes;
-  }
-
-  /** The most recent grant of `accountId` to `clientId`, to remember consent across sessions. */
-  latestGrantId(accountId: string, clientId: string): string | undefined {
-    const row = this.db
-      .prepare(
-        "SELECT id FROM oidc_models WHERE model = 'Grant' AND json_extract(payload, '$.accountId') = ? AND json_extract(payload, '$.clientId') = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at DESC LIMIT 1",
-      )
-      .get(accountId, clientId, Date.now()) as { id: string } | undefined;
-    return row?.id;
-  }
-
+export interface Store {
+  readonly kind: 'sqlite' | 'redis';
+  readonly models: ModelStore;
+  /** True when the store answers; `/readyz` uses it. */
+  ping(): Promise<boolean>;
+  getUser(username: string): Promise<StoredUser | undefined>;
+  putUser(username: string, passwordHash: string): Promise<void>;
+  deleteUser(username: string): Promise<boolean>;
+  listUsers(): Promise<string[]>;
+  listKeys(): Promise<StoredKey[]>;
+  addKey(key: StoredKey): Promise<void>;
+  retireKeys(alg: string, exceptKid: string, at: number): Promise<void>;
+  deleteKeysRetiredBefore(before: number): Promise<number>;
+  /** The most recent live grant of `accountId` to `clientId`, to remember consent across sessions. */
+  latestGrantId(accountId: string, clientId: string): Promise<string | undefined>;
   /** Records that a client was used (authorization or token request) at `at` (ms). */
-  touchClient(clientId: string, at: number = Date.now()): void {
-    this.db
-      .prepare(
-        'INSERT INTO client_usage (client_id, last_used_at) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET last_used_at = excluded.last_used_at',
-      )
-      .run(clientId, at);
-  }
-
+  touchClient(clientId: string, at?: number): Promise<void>;
   /**
    * Deletes dynamically registered clients not used for `idleMs` (by last use, else by
    * registration time). Configured clients live outside the store and are never reaped.
    */
-  reapIdleClients(idleMs: number, now: number = Date.now()): string[] {
-    const cutoff = now - idleMs;
-    const reaped: string[] = [];
-    for (const { id, payload } of this.models.list('Client')) {
-      const usage = this.db
-        .prepare('SELECT last_used_at FROM client_usage WHERE client_id = ?')
-        .get(id) as { last_used_at: number } | undefined;
+  reapIdleClients(idleMs: number, now?: number): Promise<string[]>;
+  /** A server secret (e.g. cookie keys), created once with `create` and kept; the first writer wins. */
+  secret(name: string, create: () => string): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The class oidc-provider instantiates per model name, over any {@link ModelStore}. */
+export function adapterClass(models: ModelStore): new (name: string) => OidcAdapter {
+  return class StoreAdapter implements OidcAdapter {
+    readonly #model: string;
+    constructor(name: string) {
+      this.#model = name;
+    }
+    upsert(id: string, payload: ModelPayload, expiresIn: number) {
+      return models.upsert(this.#model, id, payload, expiresIn);
+    }
+    find(id: string) {
+      return models.find(this.#model, id);
+    }
+    findByUid(uid: string) {
+      return models.findByUid(this.#model, uid);
+    }
+    findByUserCode(userCode: string) {
+      return models.findByUserCode(this.#model, userCode);
+    }
+    consume(id: string) {
+      return models.consume(this.#model, id);
+    }
+    destroy(id: string) {
+      return models.destroy(this.#model, id);
+    }
+    revokeByGrantId(grantId: string) {
+      return models.revokeByGrantId(grantId);
+    }
+  };
+}
+
+/** Client ids whose last use (else registration) is older than `cutoff` (ms). */
+export function idleClientIds(
+  clients: Array<{ id: string; payload: ModelPayload }>,
+  lastUsed: (id: string) => number | undefined,
+  cutoff: number,
+): string[] {
+  return clients
+    .filter(({ id, payload }) => {
       const issuedAt =
         typeof payload.client_id_issued_at === 'number' ? payload.client_id_issued_at * 1000 : 0;
-      if ((usage?.last_used_at ?? issuedAt) < cutoff) reaped.push(id);
-    }
-    const remove = this.db.transaction((ids: string[]) => {
-      for (const id of ids) {
-        this.models.destroy('Client', id);
-        this.db.prepare('DELETE FROM client_usage WHERE client_id = ?').run(id);
-      }
-    });
-    remove(reaped);
-    return reaped;
-  }
-
-  /** A server secret (e.g. cookie keys), created once with `create` and kept across restarts. */
-  secret(name: string, create: () => string): string {
-    const row = this.db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as
-      | { value: string }
-      | undefined;
-    if (row) return row.value;
-    const value = create();
-    this.db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)').run(name, value);
-    return (
-      this.db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as { value: string }
-    ).value;
-  }
-
-  close(): void {
-    this.db.close();
-  }
+      return (lastUsed(id) ?? issuedAt) < cutoff;
+    })
+    .map(({ id }) => id);
 }

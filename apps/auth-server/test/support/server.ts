@@ -21,18 +21,11 @@ export interface RunningServer {
   readonly env: Record<string, string>;
 }
 
-/** Starts the real authorization server process (tsx, no build step) on a free port. */
-export async function startAuthServer(
-  overrides: Record<string, string> = {},
-  dbPath?: string,
-  port?: number,
-): Promise<RunningServer> {
-  const chosenPort = port ?? (await freePort());
-  const issuer = `http://localhost:${chosenPort}`;
-  const db = dbPath ?? join(mkdtempSync(join(tmpdir(), 'gatehouse-auth-')), 'auth.db');
-  const env = {
+/** The environment the suites start the authorization server with (users, resources, clients). */
+export function authServerEnv(issuer: string, store: string): Record<string, string> {
+  return {
     AUTH_ISSUER: issuer,
-    AUTH_STORE: `sqlite:${db}`,
+    AUTH_STORE: store,
     AUTH_USERS: 'alice:alice-password,bob:bob-password',
     AUTH_RESOURCES: JSON.stringify([
       { resource: MCP_RESOURCE, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
@@ -50,8 +43,20 @@ export async function startAuthServer(
     ]),
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
-    ...overrides,
   };
+}
+
+/** Starts the real authorization server process (tsx, no build step) on a free port. */
+export async function startAuthServer(
+  overrides: Record<string, string> = {},
+  dbPath?: string,
+  port?: number,
+): Promise<RunningServer> {
+  const chosenPort = port ?? (await freePort());
+  const issuer = `http://localhost:${chosenPort}`;
+  const db = dbPath ?? join(mkdtempSync(join(tmpdir(), 'gatehouse-auth-')), 'auth.db');
+  const env = { ...authServerEnv(issuer, `sqlite:${db}`), ...overrides };
+
   const process = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('../..', import.meta.url).pathname,
     env,

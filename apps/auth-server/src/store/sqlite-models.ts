@@ -1,17 +1,12 @@
 import type Database from 'better-sqlite3';
+import type { ModelPayload, ModelStore } from './store.js';
 
 /**
- * oidc-provider's adapter contract over one SQLite table: every model (Session, Grant,
- * AuthorizationCode, RefreshToken, Client, Interaction, ...) is a row keyed by (model, id) with its
- * payload as JSON, indexed by grant id, uid and user code, expiring at `expires_at`.
+ * oidc-provider's models in one SQLite table: every model (Session, Grant, AuthorizationCode,
+ * RefreshToken, Client, Interaction, ...) is a row keyed by (model, id) with its payload as JSON,
+ * indexed by grant id, uid and user code, expiring at `expires_at`. better-sqlite3 is synchronous;
+ * the async contract is shared with the Redis store.
  */
-
-export type ModelPayload = Record<string, unknown> & {
-  grantId?: string;
-  userCode?: string;
-  uid?: string;
-  consumed?: number;
-};
 
 interface Row {
   payload: string;
@@ -19,12 +14,10 @@ interface Row {
   consumed_at: number | null;
 }
 
-export class OidcModelStore {
-  readonly #db: Database.Database;
+export class SqliteModelStore implements ModelStore {
   readonly #statements;
 
   constructor(db: Database.Database) {
-    this.#db = db;
     this.#statements = {
       upsert: db.prepare(
         `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
@@ -41,7 +34,9 @@ export class OidcModelStore {
       findByUserCode: db.prepare(
         'SELECT payload, expires_at, consumed_at FROM oidc_models WHERE model = ? AND user_code = ?',
       ),
-      consume: db.prepare('UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ?'),
+      consume: db.prepare(
+        'UPDATE oidc_models SET consumed_at = ? WHERE model = ? AND id = ? AND consumed_at IS NULL',
+      ),
       destroy: db.prepare('DELETE FROM oidc_models WHERE model = ? AND id = ?'),
       revokeByGrantId: db.prepare('DELETE FROM oidc_models WHERE grant_id = ?'),
       cleanup: db.prepare(
@@ -54,7 +49,12 @@ export class OidcModelStore {
     };
   }
 
-  upsert(model: string, id: string, payload: ModelPayload, expiresInSec: number | undefined): void {
+  async upsert(
+    model: string,
+    id: string,
+    payload: ModelPayload,
+    expiresInSec: number | undefined,
+  ): Promise<void> {
     this.#statements.upsert.run({
       model,
       id,
@@ -66,36 +66,36 @@ export class OidcModelStore {
     });
   }
 
-  find(model: string, id: string): ModelPayload | undefined {
+  async find(model: string, id: string): Promise<ModelPayload | undefined> {
     return this.#read(this.#statements.find.get(model, id) as Row | undefined);
   }
 
-  findByUid(model: string, uid: string): ModelPayload | undefined {
+  async findByUid(model: string, uid: string): Promise<ModelPayload | undefined> {
     return this.#read(this.#statements.findByUid.get(model, uid) as Row | undefined);
   }
 
-  findByUserCode(model: string, userCode: string): ModelPayload | undefined {
+  async findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined> {
     return this.#read(this.#statements.findByUserCode.get(model, userCode) as Row | undefined);
   }
 
-  consume(model: string, id: string): void {
+  async consume(model: string, id: string): Promise<void> {
     this.#statements.consume.run(Math.floor(Date.now() / 1000), model, id);
   }
 
-  destroy(model: string, id: string): void {
+  async destroy(model: string, id: string): Promise<void> {
     this.#statements.destroy.run(model, id);
   }
 
-  revokeByGrantId(grantId: string): void {
+  async revokeByGrantId(grantId: string): Promise<void> {
     this.#statements.revokeByGrantId.run(grantId);
   }
 
   /** Deletes expired rows; returns how many. */
-  cleanup(): number {
+  async cleanup(): Promise<number> {
     return this.#statements.cleanup.run(Date.now()).changes;
   }
 
-  list(model: string): Array<{ id: string; payload: ModelPayload }> {
+  async list(model: string): Promise<Array<{ id: string; payload: ModelPayload }>> {
     const rows = this.#statements.listByModel.all(model) as Array<Row & { id: string }>;
     return rows.flatMap((row) => {
       const payload = this.#read(row);
@@ -103,7 +103,7 @@ export class OidcModelStore {
     });
   }
 
-  count(model: string): number {
+  async count(model: string): Promise<number> {
     return (this.#statements.countByModel.get(model) as { n: number }).n;
   }
 
@@ -113,51 +113,4 @@ export class OidcModelStore {
     const payload = JSON.parse(row.payload) as ModelPayload;
     return row.consumed_at === null ? payload : { ...payload, consumed: row.consumed_at };
   }
-
-  /** The class oidc-provider instantiates per model name. */
-  adapterClass(): new (name: string) => OidcAdapter {
-    const store = this;
-    return class SqliteAdapter implements OidcAdapter {
-      readonly #model: string;
-      constructor(name: string) {
-        this.#model = name;
-      }
-      async upsert(id: string, payload: ModelPayload, expiresIn: number) {
-        store.upsert(this.#model, id, payload, expiresIn);
-      }
-      async find(id: string) {
-        return store.find(this.#model, id);
-      }
-      async findByUid(uid: string) {
-        return store.findByUid(this.#model, uid);
-      }
-      async findByUserCode(userCode: string) {
-        return store.findByUserCode(this.#model, userCode);
-      }
-      async consume(id: string) {
-        store.consume(this.#model, id);
-      }
-      async destroy(id: string) {
-        store.destroy(this.#model, id);
-      }
-      async revokeByGrantId(grantId: string) {
-        store.revokeByGrantId(grantId);
-      }
-    };
-  }
-
-  /** Runs `fn` in one transaction. */
-  transaction<T>(fn: () => T): T {
-    return this.#db.transaction(fn)();
-  }
-}
-
-export interface OidcAdapter {
-  upsert(id: string, payload: ModelPayload, expiresIn: number): Promise<void>;
-  find(id: string): Promise<ModelPayload | undefined>;
-  findByUid(uid: string): Promise<ModelPayload | undefined>;
-  findByUserCode(userCode: string): Promise<ModelPayload | undefined>;
-  consume(id: string): Promise<void>;
-  destroy(id: string): Promise<void>;
-  revokeByGrantId(grantId: string): Promise<void>;
 }

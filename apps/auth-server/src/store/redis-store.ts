@@ -1,0 +1,138 @@
+import { Redis } from 'ioredis';
+import { RedisModelStore } from './redis-models.js';
+import { idleClientIds, type Store, type StoredKey, type StoredUser } from './store.js';
+
+/**
+ * All state in one Redis database, so several authorization-server instances share clients,
+ * grants, tokens, users, signing keys and secrets. Commands fail fast while Redis is unreachable
+ * (no offline queue: a request gets an error instead of hanging) and the client reconnects by
+ * itself. Keys live under `gatehouse:`.
+ */
+
+const PREFIX = 'gatehouse:';
+const USERS = `${PREFIX}users`;
+const KEYS = `${PREFIX}signing-keys`;
+const SECRETS = `${PREFIX}secrets`;
+const CLIENT_USAGE = `${PREFIX}client-usage`;
+
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly models: RedisModelStore;
+  readonly #redis: Redis;
+
+  private constructor(redis: Redis) {
+    this.#redis = redis;
+    this.models = new RedisModelStore(redis, PREFIX);
+  }
+
+  /** Connects to `url` (redis:// or rediss://); fails with the reason when Redis is unreachable. */
+  static async connect(url: string): Promise<RedisStore> {
+    const redis = new Redis(url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      connectTimeout: 5000,
+      // Keep trying in the background after a loss, at most every 2 s.
+      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
+    });
+    // Connection errors surface through failed commands and /readyz; without a listener ioredis
+    // would print every reconnection attempt.
+    redis.on('error', () => {});
+    try {
+      await redis.connect();
+    } catch (error) {
+      redis.disconnect();
+      const { host, port } = new URL(url);
+      throw new Error(
+        `AUTH_STORE: cannot connect to Redis at ${host}:${port || 6379} (${(error as Error).message})`,
+      );
+    }
+    return new RedisStore(redis);
+  }
+
+  async ping(): Promise<boolean> {
+    return (await this.#redis.ping()) === 'PONG';
+  }
+
+  async getUser(username: string): Promise<StoredUser | undefined> {
+    const raw = await this.#redis.hget(USERS, username);
+    if (!raw) return undefined;
+    const { passwordHash, createdAt } = JSON.parse(raw) as Omit<StoredUser, 'username'>;
+    return { username, passwordHash, createdAt };
+  }
+
+  async putUser(username: string, passwordHash: string): Promise<void> {
+    const createdAt = (await this.getUser(username))?.createdAt ?? Date.now();
+    await this.#redis.hset(USERS, username, JSON.stringify({ passwordHash, createdAt }));
+  }
+
+  async deleteUser(username: string): Promise<boolean> {
+    return (await this.#redis.hdel(USERS, username)) > 0;
+  }
+
+  async listUsers(): Promise<string[]> {
+    return (await this.#redis.hkeys(USERS)).sort();
+  }
+
+  async listKeys(): Promise<StoredKey[]> {
+    const all = Object.values(await this.#redis.hgetall(KEYS)).map(
+      (raw) => JSON.parse(raw) as StoredKey,
+    );
+    return all.sort((a, b) => b.createdAt - a.createdAt || a.kid.localeCompare(b.kid));
+  }
+
+  async addKey(key: StoredKey): Promise<void> {
+    await this.#redis.hset(KEYS, key.kid, JSON.stringify(key));
+  }
+
+  async retireKeys(alg: string, exceptKid: string, at: number): Promise<void> {
+    const retiring = (await this.listKeys()).filter(
+      (k) => k.alg === alg && k.kid !== exceptKid && k.retiredAt === null,
+    );
+    if (retiring.length === 0) return;
+    await this.#redis.hset(
+      KEYS,
+      Object.fromEntries(retiring.map((k) => [k.kid, JSON.stringify({ ...k, retiredAt: at })])),
+    );
+  }
+
+  async deleteKeysRetiredBefore(before: number): Promise<number> {
+    const old = (await this.listKeys()).filter((k) => k.retiredAt !== null && k.retiredAt < before);
+    return old.length === 0 ? 0 : this.#redis.hdel(KEYS, ...old.map((k) => k.kid));
+  }
+
+  async latestGrantId(accountId: string, clientId: string): Promise<string | undefined> {
+    const id = await this.#redis.get(`${PREFIX}latest-grant:${accountId}:${clientId}`);
+    return id && (await this.models.find('Grant', id)) ? id : undefined;
+  }
+
+  async touchClient(clientId: string, at: number = Date.now()): Promise<void> {
+    await this.#redis.hset(CLIENT_USAGE, clientId, String(at));
+  }
+
+  async reapIdleClients(idleMs: number, now: number = Date.now()): Promise<string[]> {
+    const usage = await this.#redis.hgetall(CLIENT_USAGE);
+    const reaped = idleClientIds(
+      await this.models.list('Client'),
+      (id) => (usage[id] === undefined ? undefined : Number(usage[id])),
+      now - idleMs,
+    );
+    for (const id of reaped) {
+      await this.models.destroy('Client', id);
+      await this.#redis.hdel(CLIENT_USAGE, id);
+    }
+    return reaped;
+  }
+
+  async secret(name: string, create: () => string): Promise<string> {
+    const existing = await this.#redis.hget(SECRETS, name);
+    if (existing !== null) return existing;
+    // HSETNX: when two instances start at once, both end up with the first writer's value.
+    await this.#redis.hsetnx(SECRETS, name, create());
+    return (await this.#redis.hget(SECRETS, name)) as string;
+  }
+
+  async close(): Promise<void> {
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}

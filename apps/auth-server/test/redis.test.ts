@@ -1,0 +1,181 @@
+import {
+  freePort,
+  type RunningRedis,
+  type StartedProcess,
+  startProcess,
+  startRedis,
+} from '@gatehouse/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  authorize,
+  authServerEnv,
+  exchangeCode,
+  INTROSPECTOR,
+  OTHER_RESOURCE,
+  register,
+  startAuthServer,
+  tokenRequest,
+} from './support/server.js';
+
+/**
+ * AUTH_STORE=redis://: real authorization-server processes on a real redis-server. Two instances
+ * share one issuer and one Redis; a flow hops between them. (The round-robin proxy and the MCP
+ * servers of the full multi-instance setup come with the rest of issue #6.)
+ */
+
+let redis: RunningRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(() => redis?.stop());
+
+/** An instance listening on `port` for the issuer at `issuerPort` (several instances, one issuer). */
+async function startInstance(issuerPort: number, port: number): Promise<StartedProcess> {
+  return startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('..', import.meta.url).pathname,
+    env: {
+      ...authServerEnv(`http://localhost:${issuerPort}`, redis.url),
+      AUTH_PORT: String(port),
+    },
+    readyUrl: `http://localhost:${port}/readyz`,
+  });
+}
+
+describe('auth-server on Redis', () => {
+  it('runs a flow across two instances: register on B, sign in on A, exchange on B, refresh on A; reuse on B revokes the grant for A', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const [a, b] = [await startInstance(portA, portA), await startInstance(portA, portB)];
+    const A = `http://localhost:${portA}`;
+    const B = `http://localhost:${portB}`;
+    try {
+      const clientId = (await register(B)).body.client_id;
+      expect(clientId).toBeTruthy();
+      const signedIn = await authorize(A, { clientId });
+      const tokens = await exchangeCode(B, clientId, signedIn);
+      expect(tokens.status).toBe(200);
+      const refreshed = await tokenRequest(A, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(tokens.body.refresh_token),
+      });
+      expect(refreshed.status).toBe(200);
+      // Both publish the same keys (one key set in Redis).
+      const jwks = async (base: string) => (await fetch(`${base}/jwks`)).json();
+      expect(await jwks(B)).toEqual(await jwks(A));
+      // Reusing the rotated-away refresh token on B is detected: the grant is revoked everywhere.
+      const reuse = await tokenRequest(B, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(tokens.body.refresh_token),
+      });
+      expect(reuse.status).toBe(400);
+      const afterReuse = await tokenRequest(A, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(refreshed.body.refresh_token),
+      });
+      expect(afterReuse.status).toBe(400);
+      expect(afterReuse.body.error).toBe('invalid_grant');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('keeps clients, users, keys and refresh tokens when every instance is killed and one restarts', async () => {
+    const port = await freePort();
+    const base = `http://localhost:${port}`;
+    const first = await startInstance(port, port);
+    const clientId = (await register(base)).body.client_id;
+    const tokens = await exchangeCode(base, clientId, await authorize(base, { clientId }));
+    const jwksBefore = await (await fetch(`${base}/jwks`)).json();
+    await first.stop('SIGKILL');
+    const second = await startInstance(port, port);
+    try {
+      expect(await (await fetch(`${base}/jwks`)).json()).toEqual(jwksBefore);
+      const refreshed = await tokenRequest(base, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(tokens.body.refresh_token),
+      });
+      expect(refreshed.status).toBe(200);
+      expect(refreshed.body.access_token).toBeTruthy();
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('introspects an opaque token issued by the other instance, and sees its revocation', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const [a, b] = [await startInstance(portA, portA), await startInstance(portA, portB)];
+    const A = `http://localhost:${portA}`;
+    const B = `http://localhost:${portB}`;
+    const other = OTHER_RESOURCE;
+    try {
+      const clientId = (await register(A)).body.client_id;
+      const result = await authorize(A, { clientId, resource: other, scope: 'api:read' });
+      const tokens = await exchangeCode(A, clientId, result, { resource: other });
+      expect(tokens.status).toBe(200);
+      const introspect = async (base: string) =>
+        (
+          await tokenRequestAt(`${base}/token/introspection`, {
+            token: String(tokens.body.access_token),
+          })
+        ).active;
+      expect(await introspect(B)).toBe(true);
+      const revoked = await fetch(`${A}/token/revocation`, {
+        method: 'POST',
+        body: new URLSearchParams({ token: String(tokens.body.access_token), client_id: clientId }),
+      });
+      expect(revoked.status).toBe(200);
+      expect(await introspect(B)).toBe(false);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('stops at startup with the reason when Redis is unreachable', async () => {
+    const dead = await freePort();
+    const server = await startAuthServer({ AUTH_STORE: `redis://127.0.0.1:${dead}` }).catch(
+      (error: Error) => error,
+    );
+    expect(server).toBeInstanceOf(Error);
+    expect(String(server)).toContain(`AUTH_STORE: cannot connect to Redis at 127.0.0.1:${dead}`);
+  });
+
+  it('reports not ready while Redis is down and recovers by itself when it returns', async () => {
+    const own = await startRedis();
+    const server = await startAuthServer({ AUTH_STORE: own.url });
+    try {
+      expect((await fetch(`${server.issuer}/readyz`)).status).toBe(200);
+      await own.stop();
+      expect((await fetch(`${server.issuer}/readyz`)).status).toBe(503);
+      const back = await startRedis({ port: own.port });
+      try {
+        const deadline = Date.now() + 10_000;
+        let status = 0;
+        while (status !== 200 && Date.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          status = (await fetch(`${server.issuer}/readyz`)).status;
+        }
+        expect(status).toBe(200);
+      } finally {
+        await server.process.stop();
+        await back.stop();
+      }
+    } finally {
+      await server.process.stop();
+    }
+  });
+});
+
+async function tokenRequestAt(url: string, params: Record<string, string>) {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${INTROSPECTOR.id}:${INTROSPECTOR.secret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams(params).toString(),
+  });
+  return (await response.json()) as { active: boolean };
+}

@@ -1,0 +1,191 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type RunningRedis, startRedis } from '@gatehouse/testkit';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { RedisStore } from '../src/store/redis-store.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import type { Store } from '../src/store/store.js';
+
+/**
+ * One contract, every store: SQLite in memory, SQLite on disk, and a real redis-server. What the
+ * authorization server relies on (expiry, consume-once, grant-wide revocation, lookups, users,
+ * keys, secrets, client reaping) must hold the same on each.
+ */
+
+let redis: RunningRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(() => redis?.stop());
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const stores: Array<[string, () => Promise<Store>]> = [
+  ['SQLite in memory', async () => new SqliteStore({ kind: 'memory' })],
+  [
+    'SQLite on disk',
+    async () =>
+      new SqliteStore({
+        kind: 'sqlite',
+        path: join(mkdtempSync(join(tmpdir(), 'gatehouse-store-')), 'auth.db'),
+      }),
+  ],
+  [
+    'Redis',
+    async () => {
+      const store = await RedisStore.connect(redis.url);
+      // A fresh database for every test: the contract assumes an empty store.
+      const { Redis } = await import('ioredis');
+      const admin = new Redis(redis.url);
+      await admin.flushdb();
+      admin.disconnect();
+      return store;
+    },
+  ],
+];
+
+describe.each(stores)('%s store', (_name, open) => {
+  let store: Store;
+  beforeEach(async () => {
+    store = await open();
+    return () => store.close();
+  });
+
+  it('keeps a model entry until it expires', async () => {
+    await store.models.upsert('AccessToken', 'at1', { accountId: 'alice' }, 1);
+    await store.models.upsert('Client', 'c1', { client_id: 'c1' }, undefined);
+    expect(await store.models.find('AccessToken', 'at1')).toEqual({ accountId: 'alice' });
+    await sleep(1100);
+    expect(await store.models.find('AccessToken', 'at1')).toBeUndefined();
+    expect(await store.models.find('Client', 'c1')).toEqual({ client_id: 'c1' });
+  });
+
+  it('consumes once: the first consumption time stays, and an upsert does not clear it', async () => {
+    await store.models.upsert('AuthorizationCode', 'code1', { grantId: 'g1' }, 60);
+    await store.models.consume('AuthorizationCode', 'code1');
+    const first = (await store.models.find('AuthorizationCode', 'code1'))?.consumed;
+    expect(typeof first).toBe('number');
+    await sleep(1100);
+    await store.models.consume('AuthorizationCode', 'code1');
+    await store.models.upsert('AuthorizationCode', 'code1', { grantId: 'g1', extra: 1 }, 60);
+    expect(await store.models.find('AuthorizationCode', 'code1')).toEqual({
+      grantId: 'g1',
+      extra: 1,
+      consumed: first,
+    });
+  });
+
+  it('finds by uid and by user code, and not after destroy', async () => {
+    await store.models.upsert('Interaction', 'i1', { uid: 'u-1' }, 60);
+    await store.models.upsert('DeviceCode', 'd1', { userCode: 'ABCD-EFGH' }, 60);
+    expect(await store.models.findByUid('Interaction', 'u-1')).toEqual({ uid: 'u-1' });
+    expect(await store.models.findByUserCode('DeviceCode', 'ABCD-EFGH')).toEqual({
+      userCode: 'ABCD-EFGH',
+    });
+    expect(await store.models.findByUid('Session', 'u-1')).toBeUndefined();
+    await store.models.destroy('Interaction', 'i1');
+    expect(await store.models.findByUid('Interaction', 'u-1')).toBeUndefined();
+  });
+
+  it('revokes everything of one grant across models, and nothing of another grant', async () => {
+    await store.models.upsert('AccessToken', 'a', { grantId: 'g1' }, 60);
+    await store.models.upsert('RefreshToken', 'r', { grantId: 'g1' }, 600);
+    await store.models.upsert('AuthorizationCode', 'c', { grantId: 'g1' }, 60);
+    await store.models.upsert('AccessToken', 'other', { grantId: 'g2' }, 60);
+    await store.models.revokeByGrantId('g1');
+    expect(await store.models.find('AccessToken', 'a')).toBeUndefined();
+    expect(await store.models.find('RefreshToken', 'r')).toBeUndefined();
+    expect(await store.models.find('AuthorizationCode', 'c')).toBeUndefined();
+    expect(await store.models.find('AccessToken', 'other')).toEqual({ grantId: 'g2' });
+    expect(await store.models.count('RefreshToken')).toBe(0);
+  });
+
+  it('lists and counts one model, and cleanup forgets expired entries', async () => {
+    await store.models.upsert('Client', 'b', { n: 2 }, undefined);
+    await store.models.upsert('Client', 'a', { n: 1 }, undefined);
+    await store.models.upsert('Session', 's', {}, 1);
+    expect(await store.models.list('Client')).toEqual([
+      { id: 'a', payload: { n: 1 } },
+      { id: 'b', payload: { n: 2 } },
+    ]);
+    expect(await store.models.count('Client')).toBe(2);
+    await sleep(1100);
+    expect(await store.models.list('Session')).toEqual([]);
+    expect(await store.models.cleanup()).toBe(1);
+    expect(await store.models.count('Session')).toBe(0);
+    expect(await store.models.count('Client')).toBe(2);
+  });
+
+  it('remembers the latest live grant of a user for a client', async () => {
+    expect(await store.latestGrantId('alice', 'c1')).toBeUndefined();
+    await store.models.upsert('Grant', 'g-old', { accountId: 'alice', clientId: 'c1' }, 60);
+    await store.models.upsert('Grant', 'g-other', { accountId: 'bob', clientId: 'c1' }, 60);
+    await sleep(5);
+    await store.models.upsert('Grant', 'g-new', { accountId: 'alice', clientId: 'c1' }, 120);
+    expect(await store.latestGrantId('alice', 'c1')).toBe('g-new');
+    await store.models.destroy('Grant', 'g-new');
+    expect(await store.latestGrantId('alice', 'c1')).not.toBe('g-new');
+  });
+
+  it('stores users, keeping the creation time when the password changes', async () => {
+    await store.putUser('alice', 'hash-1');
+    const created = (await store.getUser('alice'))?.createdAt;
+    await sleep(5);
+    await store.putUser('alice', 'hash-2');
+    expect(await store.getUser('alice')).toEqual({
+      username: 'alice',
+      passwordHash: 'hash-2',
+      createdAt: created,
+    });
+    await store.putUser('bob', 'hash-3');
+    expect(await store.listUsers()).toEqual(['alice', 'bob']);
+    expect(await store.deleteUser('bob')).toBe(true);
+    expect(await store.deleteUser('bob')).toBe(false);
+    expect(await store.getUser('bob')).toBeUndefined();
+  });
+
+  it('keeps signing keys newest first, retires all but one per algorithm, and deletes old retired ones', async () => {
+    const key = (kid: string, alg: string, createdAt: number) => ({
+      kid,
+      alg,
+      privateJwk: '{}',
+      createdAt,
+      retiredAt: null,
+    });
+    await store.addKey(key('rs-1', 'RS256', 1000));
+    await store.addKey(key('es-1', 'ES256', 1500));
+    await store.addKey(key('rs-2', 'RS256', 2000));
+    expect((await store.listKeys()).map((k) => k.kid)).toEqual(['rs-2', 'es-1', 'rs-1']);
+    await store.retireKeys('RS256', 'rs-2', 3000);
+    const keys = await store.listKeys();
+    expect(keys.find((k) => k.kid === 'rs-1')?.retiredAt).toBe(3000);
+    expect(keys.find((k) => k.kid === 'rs-2')?.retiredAt).toBeNull();
+    expect(keys.find((k) => k.kid === 'es-1')?.retiredAt).toBeNull();
+    expect(await store.deleteKeysRetiredBefore(2999)).toBe(0);
+    expect(await store.deleteKeysRetiredBefore(3001)).toBe(1);
+    expect((await store.listKeys()).map((k) => k.kid)).toEqual(['rs-2', 'es-1']);
+  });
+
+  it('creates a secret once: later callers get the first value', async () => {
+    const first = await store.secret('cookie-key', () => 'first');
+    const second = await store.secret('cookie-key', () => 'second');
+    expect([first, second]).toEqual(['first', 'first']);
+  });
+
+  it('reaps clients idle since their last use (else since registration)', async () => {
+    const now = Date.now();
+    const issued = (ms: number) => ({ client_id_issued_at: Math.floor(ms / 1000) });
+    await store.models.upsert('Client', 'used-recently', issued(now - 10_000_000), undefined);
+    await store.models.upsert('Client', 'used-long-ago', issued(now - 10_000_000), undefined);
+    await store.models.upsert('Client', 'new', issued(now), undefined);
+    await store.touchClient('used-recently', now - 1000);
+    await store.touchClient('used-long-ago', now - 5_000_000);
+    expect(await store.reapIdleClients(1_000_000, now)).toEqual(['used-long-ago']);
+    expect((await store.models.list('Client')).map((c) => c.id)).toEqual(['new', 'used-recently']);
+  });
+
+  it('answers ping', async () => {
+    expect(await store.ping()).toBe(true);
+  });
+});
