@@ -229,17 +229,22 @@ function ensurePythonSdk() {
   env.GATEHOUSE_PYTHON = python;
 }
 
+// Every workspace package's test report, from the package globs in pnpm-workspace.yaml.
 function reportFiles() {
-  const files = [];
-  for (const group of ['apps', 'packages', 'tests']) {
-    const dir = join(root, group);
-    if (!existsSync(dir)) continue;
-    for (const name of readdirSync(dir)) {
-      const report = join(dir, name, '.reports', 'vitest.json');
-      if (existsSync(report)) files.push(report);
-    }
+  const globs = [];
+  for (const line of readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8').split('\n')) {
+    if (/^\S/.test(line) && !line.startsWith('packages:')) break;
+    const match = /^\s+-\s+['"]?([^'"\s]+)['"]?\s*$/.exec(line);
+    if (match) globs.push(match[1]);
   }
-  return files;
+  const dirs = globs.flatMap((glob) => {
+    if (!glob.endsWith('/*')) return [join(root, glob)];
+    const parent = join(root, glob.slice(0, -2));
+    return existsSync(parent) ? readdirSync(parent).map((name) => join(parent, name)) : [];
+  });
+  return dirs
+    .map((dir) => join(dir, '.reports', 'vitest.json'))
+    .filter((report) => existsSync(report));
 }
 
 function summarize() {

@@ -1,9 +1,12 @@
 import {
+  createPkce,
   freePort,
+  parseForms,
   type RunningRedis,
   type StartedProcess,
   startProcess,
   startRedis,
+  UserAgent,
 } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +14,9 @@ import {
   authServerEnv,
   exchangeCode,
   INTROSPECTOR,
+  MCP_RESOURCE,
   OTHER_RESOURCE,
+  REDIRECT_URI,
   register,
   startAuthServer,
   tokenRequest,
@@ -133,6 +138,86 @@ describe('auth-server on Redis', () => {
     }
   });
 
+  it('creates one key per algorithm when two instances start at once on an empty Redis', async () => {
+    const own = await startRedis();
+    const port = await freePort();
+    const start = (listen: number) =>
+      startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+        cwd: new URL('..', import.meta.url).pathname,
+        env: {
+          ...authServerEnv(`http://localhost:${port}`, own.url),
+          AUTH_PORT: String(listen),
+        },
+        readyUrl: `http://localhost:${listen}/readyz`,
+      });
+    const other = await freePort();
+    const [a, b] = await Promise.all([start(port), start(other)]);
+    try {
+      const jwks = async (listen: number) =>
+        (await (await fetch(`http://localhost:${listen}/jwks`)).json()) as {
+          keys: Array<{ alg: string }>;
+        };
+      const [fromA, fromB] = [await jwks(port), await jwks(other)];
+      expect(fromA.keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+      expect(fromB).toEqual(fromA);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await own.stop();
+    }
+  });
+
+  it('shares the registration rate limit and the sign-in throttle between instances', async () => {
+    const own = await startRedis();
+    const [portA, portB] = [await freePort(), await freePort()];
+    const start = (listen: number) =>
+      startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+        cwd: new URL('..', import.meta.url).pathname,
+        env: {
+          ...authServerEnv(`http://localhost:${portA}`, own.url),
+          AUTH_PORT: String(listen),
+          AUTH_REGISTRATION_RATE_LIMIT: '2',
+        },
+        readyUrl: `http://localhost:${listen}/readyz`,
+      });
+    const a = await start(portA);
+    const b = await start(portB);
+    const A = `http://localhost:${portA}`;
+    const B = `http://localhost:${portB}`;
+    try {
+      const first = await register(A);
+      expect(first.status).toBe(201);
+      expect((await register(B)).status).toBe(201);
+      expect((await register(A)).status).toBe(429);
+
+      // Five wrong passwords for bob on A, then the sixth attempt on B is refused.
+      const clientId = first.body.client_id;
+      const loginPage = async (base: string) => {
+        const ua = new UserAgent();
+        const url = `${base}/auth?${new URLSearchParams({ response_type: 'code', client_id: clientId, redirect_uri: REDIRECT_URI, code_challenge: createPkce().challenge, code_challenge_method: 'S256', resource: MCP_RESOURCE })}`;
+        return { ua, page: await ua.navigate(url, () => false) };
+      };
+      let { ua, page } = await loginPage(A);
+      for (let i = 0; i < 5; i++) {
+        const form = parseForms(page.body, page.url)[0];
+        if (!form) throw new Error('no login form');
+        page = await ua.submit(form, { username: 'bob', password: 'wrong-password' }, () => false);
+        expect(page.status).toBe(401);
+      }
+      ({ ua, page } = await loginPage(B));
+      const form = parseForms(page.body, page.url)[0];
+      if (!form) throw new Error('no login form');
+      const blocked = await ua.submit(
+        form,
+        { username: 'bob', password: 'bob-password' },
+        () => false,
+      );
+      expect(blocked.status).toBe(429);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await own.stop();
+    }
+  });
+
   it('stops at startup with the reason when Redis is unreachable', async () => {
     const dead = await freePort();
     const server = await startAuthServer({ AUTH_STORE: `redis://127.0.0.1:${dead}` }).catch(
@@ -149,6 +234,11 @@ describe('auth-server on Redis', () => {
       expect((await fetch(`${server.issuer}/readyz`)).status).toBe(200);
       await own.stop();
       expect((await fetch(`${server.issuer}/readyz`)).status).toBe(503);
+      // Requests get a clear, retryable answer rather than a generic server error.
+      const refused = await tokenRequest(server.issuer, { grant_type: 'refresh_token' });
+      expect(refused.status).toBe(503);
+      expect(refused.body.error).toBe('temporarily_unavailable');
+      expect(refused.headers.get('retry-after')).toBe('2');
       const back = await startRedis({ port: own.port });
       try {
         const deadline = Date.now() + 10_000;
@@ -158,6 +248,8 @@ describe('auth-server on Redis', () => {
           status = (await fetch(`${server.issuer}/readyz`)).status;
         }
         expect(status).toBe(200);
+        const clientId = (await register(server.issuer)).body.client_id;
+        expect(clientId).toBeTruthy();
       } finally {
         await server.process.stop();
         await back.stop();

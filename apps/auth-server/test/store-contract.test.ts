@@ -45,6 +45,26 @@ const stores: Array<[string, () => Promise<Store>]> = [
   ],
 ];
 
+describe('Redis store across connections (one per instance)', () => {
+  it('holds a lock for one instance at a time', async () => {
+    const [one, two] = [await RedisStore.connect(redis.url), await RedisStore.connect(redis.url)];
+    try {
+      const order: string[] = [];
+      const hold = (store: Store, name: string) =>
+        store.withLock('shared', async () => {
+          order.push(`${name} in`);
+          await sleep(100);
+          order.push(`${name} out`);
+        });
+      await Promise.all([hold(one, 'one'), hold(two, 'two')]);
+      expect([order[0]?.split(' ')[1], order[1]?.split(' ')[1]]).toEqual(['in', 'out']);
+      expect([order[2]?.split(' ')[1], order[3]?.split(' ')[1]]).toEqual(['in', 'out']);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+});
+
 describe.each(stores)('%s store', (_name, open) => {
   let store: Store;
   beforeEach(async () => {
@@ -185,7 +205,46 @@ describe.each(stores)('%s store', (_name, open) => {
     expect((await store.models.list('Client')).map((c) => c.id)).toEqual(['new', 'used-recently']);
   });
 
-  it('answers ping', async () => {
+  it('counts hits in a fixed window that resets', async () => {
+    expect(await store.counters.countHit('rate:ip', 300)).toMatchObject({ count: 1 });
+    const second = await store.counters.countHit('rate:ip', 300);
+    expect(second.count).toBe(2);
+    expect(second.resetInMs).toBeGreaterThan(0);
+    expect(second.resetInMs).toBeLessThanOrEqual(300);
+    expect((await store.counters.countHit('rate:other', 300)).count).toBe(1);
+    await sleep(350);
+    expect((await store.counters.countHit('rate:ip', 300)).count).toBe(1);
+  });
+
+  it('keeps events in a sliding window, oldest first, until cleared', async () => {
+    const now = Date.now();
+    await store.counters.addEvent('login:user:alice', now - 5000, 10_000);
+    await store.counters.addEvent('login:user:alice', now - 20_000, 10_000);
+    await store.counters.addEvent('login:user:alice', now - 1000, 10_000);
+    expect(await store.counters.recentEvents('login:user:alice', 10_000, now)).toEqual([
+      now - 5000,
+      now - 1000,
+    ]);
+    await store.counters.clearEvents('login:user:alice');
+    expect(await store.counters.recentEvents('login:user:alice', 10_000, now)).toEqual([]);
+  });
+
+  it('answers ping and reports itself available', async () => {
     expect(await store.ping()).toBe(true);
+    expect(store.available()).toBe(true);
+  });
+
+  it('runs lock holders one at a time', async () => {
+    let inside = 0;
+    let most = 0;
+    const hold = () =>
+      store.withLock('test', async () => {
+        inside += 1;
+        most = Math.max(most, inside);
+        await sleep(50);
+        inside -= 1;
+      });
+    await Promise.all([hold(), hold(), hold()]);
+    expect(most).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ import type { Store } from '../store/store.js';
 import { interactions } from './interactions.js';
 import { issuerPath } from './issuer-path.js';
 import { LoginThrottle } from './login-throttle.js';
+import { sendOAuthError } from './oauth-error.js';
 import { RateLimiter } from './rate-limit.js';
 import { RefreshRetryCache } from './refresh-retry.js';
 import { registrationCors } from './registration-cors.js';
@@ -70,12 +71,26 @@ export function createHttpApp(deps: HttpDependencies): Koa {
     await next();
   });
 
+  // A store known to be down (Redis connection lost) gets a clear, retryable answer instead of the
+  // provider's generic server_error; the client reconnects by itself.
+  app.use(async (ctx, next) => {
+    if (deps.store.available()) return next();
+    logger.warn({ path: ctx.path }, 'store unavailable: request refused with 503');
+    sendOAuthError(
+      ctx,
+      503,
+      'temporarily_unavailable',
+      'The authorization server cannot reach its storage; retry shortly',
+      2000,
+    );
+  });
+
   app.use(
     interactions({
       provider: deps.provider,
       accounts: deps.accounts,
       resources: deps.resources,
-      throttle: new LoginThrottle(),
+      throttle: new LoginThrottle(deps.store.counters),
       csrfSecret: deps.csrfSecret,
       logger,
       basePath: deps.issuerPath,
@@ -86,7 +101,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   app.use(registrationCors(routes.registration));
   app.use(
     tokenRateLimit({
-      limiter: new RateLimiter(deps.tokenRatePerIpPerMinute, 60_000),
+      limiter: new RateLimiter(deps.store.counters, 'token', deps.tokenRatePerIpPerMinute, 60_000),
       logger,
       path: routes.token,
     }),
@@ -95,7 +110,12 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   app.use(
     registrationGuard({
       store: deps.store,
-      limiter: new RateLimiter(deps.registration.ratePerIpPer10Min, 10 * 60_000),
+      limiter: new RateLimiter(
+        deps.store.counters,
+        'registration',
+        deps.registration.ratePerIpPer10Min,
+        10 * 60_000,
+      ),
       maxClients: deps.registration.maxClients,
       logger,
       path: routes.registration,

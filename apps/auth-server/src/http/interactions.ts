@@ -138,7 +138,7 @@ export function interactions(deps: InteractionDependencies) {
     if (step === 'login') {
       const username = typeof form.username === 'string' ? form.username.trim() : '';
       const password = typeof form.password === 'string' ? form.password : '';
-      const wait = throttle.retryAfterMs(username, ctx.ip);
+      const wait = await throttle.retryAfterMs(username, ctx.ip);
       if (wait > 0) {
         const minutes = Math.ceil(wait / 60_000);
         logger.warn({ uid, username, ip: ctx.ip }, 'sign-in throttled');
@@ -152,12 +152,12 @@ export function interactions(deps: InteractionDependencies) {
       const accountId =
         username && password ? await accounts.authenticate(username, password) : undefined;
       if (!accountId) {
-        throttle.recordFailure(username, ctx.ip);
+        await throttle.recordFailure(username, ctx.ip);
         logger.info({ uid, username, ip: ctx.ip }, 'sign-in failed');
         loginPage(401, { username, error: 'Wrong username or password.' });
         return;
       }
-      throttle.recordSuccess(username);
+      await throttle.recordSuccess(username);
       const location = await provider.interactionResult(
         ctx.req,
         ctx.res,

@@ -1,29 +1,28 @@
+import type { Counters } from '../store/store.js';
+
 /**
- * A fixed-window counter per key (client IP): `limit` hits per `windowMs`. In memory; a
- * multi-instance deployment will keep these counters in Redis.
+ * A fixed-window limit per key (client IP): `limit` hits per `windowMs`, counted in the store's
+ * counters, so every instance on one Redis shares the same budget.
  */
 export class RateLimiter {
-  readonly #windows = new Map<string, { start: number; count: number }>();
+  readonly #counters: Counters;
+  readonly #name: string;
   readonly #limit: number;
   readonly #windowMs: number;
-  readonly #now: () => number;
 
-  constructor(limit: number, windowMs: number, now: () => number = Date.now) {
+  constructor(counters: Counters, name: string, limit: number, windowMs: number) {
+    this.#counters = counters;
+    this.#name = name;
     this.#limit = limit;
     this.#windowMs = windowMs;
-    this.#now = now;
   }
 
-  /** Counts a hit; returns 0 when allowed, else the milliseconds until the window resets. */
-  hit(key: string): number {
-    const now = this.#now();
-    let window = this.#windows.get(key);
-    if (!window || now - window.start >= this.#windowMs) {
-      if (this.#windows.size > 100_000) this.#windows.clear();
-      window = { start: now, count: 0 };
-      this.#windows.set(key, window);
-    }
-    window.count += 1;
-    return window.count > this.#limit ? window.start + this.#windowMs - now : 0;
+  /** Counts a hit; resolves to 0 when allowed, else the milliseconds until the window resets. */
+  async hit(key: string): Promise<number> {
+    const { count, resetInMs } = await this.#counters.countHit(
+      `${this.#name}:${key}`,
+      this.#windowMs,
+    );
+    return count > this.#limit ? Math.max(resetInMs, 1) : 0;
   }
 }

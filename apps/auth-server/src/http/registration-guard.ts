@@ -31,7 +31,7 @@ export function registrationGuard(deps: {
       return;
     }
     if (ctx.path !== deps.path || ctx.method !== 'POST') return next();
-    const wait = deps.limiter.hit(ctx.ip);
+    const wait = await deps.limiter.hit(ctx.ip);
     if (wait > 0) {
       deps.logger.warn({ ip: ctx.ip }, 'registration rate limit reached');
       const message = `Too many client registrations from this address; retry in ${Math.ceil(wait / 1000)} seconds`;

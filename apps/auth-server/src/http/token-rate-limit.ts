@@ -7,7 +7,7 @@ import type { RateLimiter } from './rate-limit.js';
 export function tokenRateLimit(deps: { limiter: RateLimiter; logger: Logger; path: string }) {
   return async (ctx: Context, next: Next): Promise<void> => {
     if (ctx.path !== deps.path || ctx.method !== 'POST') return next();
-    const wait = deps.limiter.hit(ctx.ip);
+    const wait = await deps.limiter.hit(ctx.ip);
     if (wait === 0) return next();
     deps.logger.warn({ ip: ctx.ip }, 'token endpoint rate limit reached');
     const message = `Too many token requests from this address; retry in ${Math.ceil(wait / 1000)} seconds`;

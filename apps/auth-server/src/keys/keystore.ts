@@ -21,8 +21,15 @@ async function generate(alg: SigningAlgorithm): Promise<{ kid: string; privateJw
   return { kid, privateJwk: { ...(await exportJWK(privateKey)), kid, alg, use: 'sig' } };
 }
 
-/** Creates a key for every algorithm that has no active one. Returns how many were created. */
-export async function ensureSigningKeys(store: Store): Promise<number> {
+/**
+ * Creates a key for every algorithm that has no active one. Returns how many were created. Under
+ * the store's lock, so instances starting together on one Redis create one key per algorithm.
+ */
+export function ensureSigningKeys(store: Store): Promise<number> {
+  return store.withLock('signing-keys', () => createMissingKeys(store));
+}
+
+async function createMissingKeys(store: Store): Promise<number> {
   const active = new Set(
     (await store.listKeys()).filter((k) => k.retiredAt === null).map((k) => k.alg),
   );

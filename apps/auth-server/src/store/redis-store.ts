@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { RedisCounters } from './redis-counters.js';
 import { RedisModelStore } from './redis-models.js';
 import { idleClientIds, type Store, type StoredKey, type StoredUser } from './store.js';
 
@@ -15,14 +17,21 @@ const KEYS = `${PREFIX}signing-keys`;
 const SECRETS = `${PREFIX}secrets`;
 const CLIENT_USAGE = `${PREFIX}client-usage`;
 
+// Deletes the lock only if this holder still owns it (it may have expired and been taken).
+const RELEASE_LOCK = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 export class RedisStore implements Store {
   readonly kind = 'redis';
   readonly models: RedisModelStore;
+  readonly counters: RedisCounters;
   readonly #redis: Redis;
 
   private constructor(redis: Redis) {
     this.#redis = redis;
     this.models = new RedisModelStore(redis, PREFIX);
+    this.counters = new RedisCounters(redis, PREFIX);
   }
 
   /** Connects to `url` (redis:// or rediss://); fails with the reason when Redis is unreachable. */
@@ -48,6 +57,26 @@ export class RedisStore implements Store {
       );
     }
     return new RedisStore(redis);
+  }
+
+  available(): boolean {
+    return this.#redis.status === 'ready';
+  }
+
+  async withLock<T>(name: string, fn: () => Promise<T>, timeoutMs = 15_000): Promise<T> {
+    const key = `${PREFIX}lock:${name}`;
+    const token = randomUUID();
+    const deadline = Date.now() + timeoutMs;
+    // The lock expires by itself should its holder die; `fn` must finish well within timeoutMs.
+    while ((await this.#redis.set(key, token, 'PX', timeoutMs, 'NX')) !== 'OK') {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for the ${name} lock in Redis`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.#redis.eval(RELEASE_LOCK, 1, key, token);
+    }
   }
 
   async ping(): Promise<boolean> {

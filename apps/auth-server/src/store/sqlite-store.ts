@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { MemoryCounters } from './memory-counters.js';
 import { SqliteModelStore } from './sqlite-models.js';
 import { idleClientIds, type Store, type StoredKey, type StoredUser } from './store.js';
 
@@ -52,6 +53,7 @@ export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   readonly db: Database.Database;
   readonly models: SqliteModelStore;
+  readonly counters = new MemoryCounters();
 
   constructor(location: { kind: 'memory' } | { kind: 'sqlite'; path: string }) {
     if (location.kind === 'sqlite') mkdirSync(dirname(location.path), { recursive: true });
@@ -65,6 +67,27 @@ export class SqliteStore implements Store {
   }
 
   /** True when the database answers; `/readyz` uses it. */
+  available(): boolean {
+    return this.db.open;
+  }
+
+  /** One SQLite file serves one process: an in-process lock is enough. */
+  async withLock<T>(_name: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.#lock;
+    let release = () => {};
+    this.#lock = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  #lock: Promise<void> = Promise.resolve();
+
   async ping(): Promise<boolean> {
     return this.db.prepare('SELECT 1 AS ok').get() !== undefined;
   }

@@ -61,11 +61,33 @@ export interface StoredKey {
   readonly retiredAt: number | null;
 }
 
+/**
+ * Counters for rate limits and sign-in throttling. Shared by every instance on Redis; in process
+ * memory with SQLite (one SQLite file serves one process).
+ */
+export interface Counters {
+  /** Counts a hit in a fixed window of `windowMs` starting at the key's first hit. */
+  countHit(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }>;
+  /** Records an event at `at` (ms) in a sliding window of `windowMs`. */
+  addEvent(key: string, at: number, windowMs: number): Promise<void>;
+  /** Event times within `windowMs` before `now`, oldest first. */
+  recentEvents(key: string, windowMs: number, now: number): Promise<number[]>;
+  clearEvents(key: string): Promise<void>;
+}
+
 export interface Store {
   readonly kind: 'sqlite' | 'redis';
   readonly models: ModelStore;
+  readonly counters: Counters;
   /** True when the store answers; `/readyz` uses it. */
   ping(): Promise<boolean>;
+  /** False while the store is known to be unreachable (no round trip): requests then get 503. */
+  available(): boolean;
+  /**
+   * Runs `fn` while holding a lock shared by every instance on this store (e.g. creating the first
+   * signing keys when several instances start at once); waits up to `timeoutMs` for it.
+   */
+  withLock<T>(name: string, fn: () => Promise<T>, timeoutMs?: number): Promise<T>;
   getUser(username: string): Promise<StoredUser | undefined>;
   putUser(username: string, passwordHash: string): Promise<void>;
   deleteUser(username: string): Promise<boolean>;
