@@ -67,7 +67,14 @@ describe('auth-server on Redis', () => {
       // Both publish the same keys (one key set in Redis).
       const jwks = async (base: string) => (await fetch(`${base}/jwks`)).json();
       expect(await jwks(B)).toEqual(await jwks(A));
-      // Reusing the rotated-away refresh token on B is detected: the grant is revoked everywhere.
+      // Using the new refresh token (on A) closes the retry window of the old one; reusing the old
+      // one on B is then detected, and the grant is revoked for every instance.
+      const second = await tokenRequest(A, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(refreshed.body.refresh_token),
+      });
+      expect(second.status).toBe(200);
       const reuse = await tokenRequest(B, {
         grant_type: 'refresh_token',
         client_id: clientId,
@@ -77,10 +84,39 @@ describe('auth-server on Redis', () => {
       const afterReuse = await tokenRequest(A, {
         grant_type: 'refresh_token',
         client_id: clientId,
-        refresh_token: String(refreshed.body.refresh_token),
+        refresh_token: String(second.body.refresh_token),
       });
       expect(afterReuse.status).toBe(400);
       expect(afterReuse.body.error).toBe('invalid_grant');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('answers a refresh retried on the other instance with the same tokens (no reuse revocation)', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    const [a, b] = [await startInstance(portA, portA), await startInstance(portA, portB)];
+    const A = `http://localhost:${portA}`;
+    const B = `http://localhost:${portB}`;
+    try {
+      const clientId = (await register(A)).body.client_id;
+      const tokens = await exchangeCode(A, clientId, await authorize(A, { clientId }));
+      const request = {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(tokens.body.refresh_token),
+      };
+      const first = await tokenRequest(A, request);
+      expect(first.status).toBe(200);
+      const retried = await tokenRequest(B, request);
+      expect(retried.status).toBe(200);
+      expect(retried.body).toEqual(first.body);
+      // The grant survived: the new refresh token works, on either instance.
+      const next = await tokenRequest(B, {
+        ...request,
+        refresh_token: String(first.body.refresh_token),
+      });
+      expect(next.status).toBe(200);
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

@@ -229,6 +229,16 @@ describe.each(stores)('%s store', (_name, open) => {
     expect(await store.counters.recentEvents('login:user:alice', 10_000, now)).toEqual([]);
   });
 
+  it('keeps short-lived values until they expire or are deleted', async () => {
+    await store.counters.putValue('v1', 'one', 300);
+    await store.counters.putValue('v2', 'two', 5000);
+    expect(await store.counters.getValue('v1')).toBe('one');
+    await store.counters.deleteValue('v2');
+    expect(await store.counters.getValue('v2')).toBeUndefined();
+    await sleep(350);
+    expect(await store.counters.getValue('v1')).toBeUndefined();
+  });
+
   it('answers ping and reports itself available', async () => {
     expect(await store.ping()).toBe(true);
     expect(store.available()).toBe(true);

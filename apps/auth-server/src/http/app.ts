@@ -130,7 +130,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
     }),
   );
 
-  const refreshRetries = new RefreshRetryCache();
+  const refreshRetries = new RefreshRetryCache(deps.store.counters, logger);
   refreshRetries.attach(deps.provider);
   app.use(refreshRetries.middleware(routes.token));
 

@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
+import type { Logger } from '@gatehouse/logging';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
+import type { Counters } from '../store/store.js';
 
 /**
  * Makes a public client's refresh request safe to retry. Refresh tokens rotate on every use and a
@@ -8,8 +10,9 @@ import type Provider from 'oidc-provider';
  * response was lost (timeout, dropped connection, app killed mid-request) retries with the old
  * token and would lose its session. For `windowMs` after a refresh, the same request from the same
  * client gets the same answer again, until the new refresh token is used; after that, or after the
- * window, reuse detection applies as before. Answers are kept in memory only, keyed by the SHA-256
- * of the refresh token, and never logged.
+ * window, reuse detection applies as before. Answers live in the store (shared by every instance on
+ * Redis, so a retry may land on any of them), keyed by the SHA-256 of the refresh token, and are
+ * never logged.
  */
 
 interface Answer {
@@ -17,21 +20,22 @@ interface Answer {
   readonly resource: string;
   readonly scope: string;
   readonly body: unknown;
-  readonly expiresAt: number;
-  readonly newTokenKey: string | undefined;
 }
 
 const hash = (token: string) => createHash('sha256').update(token).digest('base64url');
 const joined = (value: unknown) =>
   Array.isArray(value) ? value.join(' ') : typeof value === 'string' ? value : '';
+const answerKey = (tokenHash: string) => `refresh-retry:answer:${tokenHash}`;
+const parentKey = (tokenHash: string) => `refresh-retry:issued-by:${tokenHash}`;
 
 export class RefreshRetryCache {
-  readonly #answers = new Map<string, Answer>();
-  /** New refresh token (hashed) -> the entry that issued it, so using it closes the window. */
-  readonly #issuedBy = new Map<string, string>();
+  readonly #counters: Counters;
+  readonly #logger: Logger;
   readonly #windowMs: number;
 
-  constructor(windowMs = 30_000) {
+  constructor(counters: Counters, logger: Logger, windowMs = 30_000) {
+    this.#counters = counters;
+    this.#logger = logger;
     this.#windowMs = windowMs;
   }
 
@@ -43,27 +47,33 @@ export class RefreshRetryCache {
       if (params?.grant_type !== 'refresh_token' || client?.clientAuthMethod !== 'none') return;
       const oldToken = typeof params.refresh_token === 'string' ? params.refresh_token : undefined;
       if (!oldToken) return;
-      const oldKey = hash(oldToken);
-      // This token was itself issued by a cached refresh: it is in use now, so that retry window closes.
-      const parent = this.#issuedBy.get(oldKey);
-      if (parent) {
-        this.#answers.delete(parent);
-        this.#issuedBy.delete(oldKey);
-      }
       const body = ctx.body as { refresh_token?: unknown } | undefined;
-      const newTokenKey =
-        typeof body?.refresh_token === 'string' ? hash(body.refresh_token) : undefined;
-      this.#sweep();
-      this.#answers.set(oldKey, {
+      const answer: Answer = {
         clientId: client.clientId,
         resource: joined(params.resource),
         scope: joined(params.scope),
         body,
-        expiresAt: Date.now() + this.#windowMs,
-        newTokenKey,
-      });
-      if (newTokenKey) this.#issuedBy.set(newTokenKey, oldKey);
+      };
+      const newToken = typeof body?.refresh_token === 'string' ? body.refresh_token : undefined;
+      this.#remember(hash(oldToken), answer, newToken ? hash(newToken) : undefined).catch(
+        (error: Error) =>
+          this.#logger.warn(
+            { err: { message: error.message } },
+            'refresh retry cache write failed',
+          ),
+      );
     });
+  }
+
+  async #remember(oldKey: string, answer: Answer, newKey: string | undefined): Promise<void> {
+    // This token was itself issued by a cached refresh: it is in use now, so that retry window closes.
+    const parent = await this.#counters.getValue(parentKey(oldKey));
+    if (parent) {
+      await this.#counters.deleteValue(answerKey(parent));
+      await this.#counters.deleteValue(parentKey(oldKey));
+    }
+    await this.#counters.putValue(answerKey(oldKey), JSON.stringify(answer), this.#windowMs);
+    if (newKey) await this.#counters.putValue(parentKey(newKey), oldKey, this.#windowMs);
   }
 
   /** koa middleware, after the body has been parsed into `ctx.state.oauthParams`. */
@@ -79,10 +89,10 @@ export class RefreshRetryCache {
         return next();
       }
       const token = params.get('refresh_token');
-      const answer = token ? this.#answers.get(hash(token)) : undefined;
+      const stored = token ? await this.#counters.getValue(answerKey(hash(token))) : undefined;
+      const answer = stored ? (JSON.parse(stored) as Answer) : undefined;
       if (
         !answer ||
-        answer.expiresAt < Date.now() ||
         params.has('client_secret') ||
         params.get('client_id') !== answer.clientId ||
         params.getAll('resource').join(' ') !== answer.resource ||
@@ -94,14 +104,5 @@ export class RefreshRetryCache {
       ctx.status = 200;
       ctx.body = answer.body;
     };
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    for (const [key, answer] of this.#answers) {
-      if (answer.expiresAt >= now) break;
-      this.#answers.delete(key);
-      if (answer.newTokenKey) this.#issuedBy.delete(answer.newTokenKey);
-    }
   }
 }

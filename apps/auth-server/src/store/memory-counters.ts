@@ -4,6 +4,7 @@ import type { Counters } from './store.js';
 export class MemoryCounters implements Counters {
   readonly #windows = new Map<string, { start: number; count: number; windowMs: number }>();
   readonly #events = new Map<string, number[]>();
+  readonly #values = new Map<string, { value: string; expiresAt: number }>();
 
   async countHit(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }> {
     const now = Date.now();
@@ -30,5 +31,23 @@ export class MemoryCounters implements Counters {
 
   async clearEvents(key: string): Promise<void> {
     this.#events.delete(key);
+  }
+
+  async putValue(key: string, value: string, ttlMs: number): Promise<void> {
+    const now = Date.now();
+    if (this.#values.size > 10_000) {
+      for (const [name, entry] of this.#values)
+        if (entry.expiresAt < now) this.#values.delete(name);
+    }
+    this.#values.set(key, { value, expiresAt: now + ttlMs });
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    const entry = this.#values.get(key);
+    return entry && entry.expiresAt >= Date.now() ? entry.value : undefined;
+  }
+
+  async deleteValue(key: string): Promise<void> {
+    this.#values.delete(key);
   }
 }

@@ -53,4 +53,16 @@ export class RedisCounters implements Counters {
   async clearEvents(key: string): Promise<void> {
     await this.#redis.del(`${this.#prefix}events:${key}`);
   }
+
+  async putValue(key: string, value: string, ttlMs: number): Promise<void> {
+    await this.#redis.set(`${this.#prefix}value:${key}`, value, 'PX', ttlMs);
+  }
+
+  async getValue(key: string): Promise<string | undefined> {
+    return (await this.#redis.get(`${this.#prefix}value:${key}`)) ?? undefined;
+  }
+
+  async deleteValue(key: string): Promise<void> {
+    await this.#redis.del(`${this.#prefix}value:${key}`);
+  }
 }

@@ -73,6 +73,10 @@ export interface Counters {
   /** Event times within `windowMs` before `now`, oldest first. */
   recentEvents(key: string, windowMs: number, now: number): Promise<number[]>;
   clearEvents(key: string): Promise<void>;
+  /** A short-lived value (e.g. a cached token response), gone after `ttlMs`. */
+  putValue(key: string, value: string, ttlMs: number): Promise<void>;
+  getValue(key: string): Promise<string | undefined>;
+  deleteValue(key: string): Promise<void>;
 }
 
 export interface Store {
