@@ -7,6 +7,7 @@ export {
 export { createPkce } from './pkce.js';
 export { freePort, type StartedProcess, startProcess } from './process.js';
 export { type RunningRedis, startRedis } from './redis.js';
+export { type RoundRobinProxy, startRoundRobinProxy } from './round-robin-proxy.js';
 export { obtainToken } from './tokens.js';
 export {
   type HtmlForm,
