@@ -47,8 +47,13 @@ export async function startRoundRobinProxy(
           if (res.headersSent) {
             res.destroy();
             resolve(true);
-          } else
-            resolve(error.code !== 'ECONNREFUSED' && error.code !== 'ECONNRESET' ? true : false);
+          } else if (error.code === 'ECONNREFUSED' || error.code === 'ECONNRESET') {
+            resolve(false); // a dead instance: try the next one
+          } else {
+            res.writeHead(502, { 'content-type': 'text/plain' });
+            res.end(`upstream error: ${error.code ?? error.message}`);
+            resolve(true);
+          }
         });
         forward.end(body);
       });
