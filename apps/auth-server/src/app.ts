@@ -9,6 +9,7 @@ import type { Config, User } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { ensureSigningKeys, providerJwks } from './keys/keystore.js';
 import { createProvider } from './provider/configuration.js';
+import { ProviderHolder } from './provider/provider-holder.js';
 import { ResourceRegistry } from './provider/resources.js';
 import { routesFor } from './provider/routes.js';
 import { openStore } from './store/open-store.js';
@@ -52,20 +53,16 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     await store.secret('cookie-key', () => randomBytes(32).toString('base64url')),
   ];
   const csrfSecret = await store.secret('csrf-key', () => randomBytes(32).toString('base64url'));
-  const jwks = await providerJwks(store, config.ttl.accessToken + 3600);
   // One route table for oidc-provider and the middlewares in front of it, so they never disagree.
   const routes = routesFor(config.compat);
-  const provider = createProvider({
-    config,
-    store,
-    accounts,
-    resources,
-    cookieKeys,
-    routes,
-    jwks,
-  });
+  const retentionSec = config.ttl.accessToken + 3600;
+  const providers = new ProviderHolder(
+    (keys) =>
+      createProvider({ config, store, accounts, resources, cookieKeys, routes, jwks: keys }),
+    await providerJwks(store, retentionSec),
+  );
   const app = createHttpApp({
-    provider,
+    providers,
     store,
     accounts,
     resources,
@@ -78,7 +75,17 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     issuerPath: new URL(config.issuer).pathname.replace(/\/$/, ''),
     routes,
   });
-  trackClientUse(provider, store);
+  providers.onProvider((provider) => trackClientUse(provider, store));
+  // Keys rotated by the CLI or by another instance on the same store are picked up without a restart.
+  const keyWatch = setInterval(async () => {
+    try {
+      if (providers.update(await providerJwks(store, retentionSec)))
+        logger.info('signing keys changed in the store: now signing with the new keys');
+    } catch (error) {
+      logger.warn({ err: { message: (error as Error).message } }, 'signing key refresh failed');
+    }
+  }, config.keyRefreshSeconds * 1000);
+  keyWatch.unref();
   // Expired tokens, codes, sessions and interactions are deleted every minute; clients unused for
   // AUTH_CLIENT_IDLE_TTL are reaped (their next request gets invalid_client, the cue to re-register).
   const idleMs = config.registration.clientIdleTtl * 1000;
@@ -96,12 +103,15 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   const http = listener(app, config.port, config.bind);
   return {
     app,
-    provider,
+    get provider() {
+      return providers.current;
+    },
     store,
     devUser,
     listen: http.listen,
     async close() {
       clearInterval(cleanup);
+      clearInterval(keyWatch);
       await http.close();
       await store.close();
     },

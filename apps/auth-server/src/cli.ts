@@ -8,7 +8,7 @@ import { openStore } from './store/open-store.js';
 
 /**
  * Operator commands against the store named by AUTH_STORE (run them with the server stopped, or
- * restart it after `keys rotate`: oidc-provider loads keys at startup).
+ * running servers pick up `keys rotate` within AUTH_KEY_REFRESH_INTERVAL).
  *
  *   users add <name>          password from $GATEHOUSE_PASSWORD or the first line of stdin
  *   users remove <name> | users list
@@ -26,7 +26,7 @@ const USAGE = `usage: cli <users|clients|grants|keys> <command> [argument]
   grants list
   grants revoke <grant_id>
   keys list
-  keys rotate              (restart the server afterwards; old public keys stay published)`;
+  keys rotate              (running servers sign with the new keys within AUTH_KEY_REFRESH_INTERVAL, 30 s by default; old public keys stay published)`;
 
 function readPassword(): string {
   const fromEnv = process.env.GATEHOUSE_PASSWORD;
@@ -93,7 +93,9 @@ async function run(args: string[]): Promise<number> {
         return 0;
       case 'keys rotate': {
         const kids = await rotateSigningKeys(store);
-        console.log(`new signing keys: ${kids.join(', ')}; restart the server to sign with them`);
+        console.log(
+          `new signing keys: ${kids.join(', ')}; running servers sign with them within AUTH_KEY_REFRESH_INTERVAL`,
+        );
         return 0;
       }
       default:

@@ -150,6 +150,7 @@ const envSchema = z.object({
     .positive()
     .default(1200),
   AUTH_CIMD: z.stringbool().default(true),
+  AUTH_KEY_REFRESH_INTERVAL: seconds('AUTH_KEY_REFRESH_INTERVAL', 30),
   AUTH_CIMD_ALLOWED_HOSTS: z.string().optional(),
   AUTH_DEV: z.stringbool().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -191,6 +192,8 @@ export interface Config {
     readonly session: number;
   };
   readonly alwaysIssueRefreshToken: boolean;
+  /** How often (s) the signing keys are re-read from the store, to pick up rotations. */
+  readonly keyRefreshSeconds: number;
   readonly registration: {
     readonly maxClients: number;
     readonly clientIdleTtl: number;
@@ -285,6 +288,7 @@ export function loadConfig(
       session: e.AUTH_SESSION_TTL,
     },
     alwaysIssueRefreshToken: e.AUTH_ALWAYS_ISSUE_REFRESH_TOKEN,
+    keyRefreshSeconds: e.AUTH_KEY_REFRESH_INTERVAL,
     tokenRatePerIpPerMinute: e.AUTH_TOKEN_RATE_LIMIT,
     registration: {
       maxClients: e.AUTH_MAX_CLIENTS,

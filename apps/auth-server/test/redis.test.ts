@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { createJwtVerifier } from '@gatehouse/auth-core';
 import {
   createPkce,
   freePort,
@@ -8,6 +10,7 @@ import {
   startRedis,
   UserAgent,
 } from '@gatehouse/testkit';
+import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorize,
@@ -248,6 +251,65 @@ describe('auth-server on Redis', () => {
         () => false,
       );
       expect(blocked.status).toBe(429);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await own.stop();
+    }
+  });
+
+  it('a key rotation by the CLI is picked up by every running instance, old tokens still verify', async () => {
+    const own = await startRedis();
+    const [portA, portB] = [await freePort(), await freePort()];
+    const env = {
+      ...authServerEnv(`http://localhost:${portA}`, own.url),
+      AUTH_KEY_REFRESH_INTERVAL: '1',
+    };
+    const start = (listen: number) =>
+      startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+        cwd: new URL('..', import.meta.url).pathname,
+        env: { ...env, AUTH_PORT: String(listen) },
+        readyUrl: `http://localhost:${listen}/readyz`,
+      });
+    const a = await start(portA);
+    const b = await start(portB);
+    const A = `http://localhost:${portA}`;
+    const B = `http://localhost:${portB}`;
+    try {
+      const clientId = (await register(A)).body.client_id;
+      const before = await exchangeCode(A, clientId, await authorize(A, { clientId }));
+      const oldKid = decodeProtectedHeader(String(before.body.access_token)).kid;
+      const rotated = spawnSync('node', ['--import', 'tsx', 'src/cli.ts', 'keys', 'rotate'], {
+        cwd: new URL('..', import.meta.url).pathname,
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      });
+      expect(rotated.status).toBe(0);
+      const kids = async (base: string) =>
+        ((await (await fetch(`${base}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map(
+          (key) => key.kid,
+        );
+      const deadline = Date.now() + 10_000;
+      while ((await kids(A)).length < 4 || (await kids(B)).length < 4) {
+        if (Date.now() > deadline) throw new Error('the rotation was not picked up');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      expect(await kids(B)).toEqual(await kids(A));
+      const after = await tokenRequest(B, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(before.body.refresh_token),
+      });
+      expect(after.status).toBe(200);
+      const newKid = decodeProtectedHeader(String(after.body.access_token)).kid;
+      expect(newKid).not.toBe(oldKid);
+      expect((await kids(A)).slice(0, 2)).toContain(newKid);
+      const verifier = createJwtVerifier({
+        issuer: A,
+        audience: MCP_RESOURCE,
+        jwksUri: `${A}/jwks`,
+      });
+      await expect(verifier.verify(String(after.body.access_token))).resolves.toBeDefined();
+      await expect(verifier.verify(String(before.body.access_token))).resolves.toBeDefined();
     } finally {
       await Promise.all([a.stop(), b.stop()]);
       await own.stop();

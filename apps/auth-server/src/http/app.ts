@@ -1,8 +1,8 @@
 import type { Logger } from '@gatehouse/logging';
 import { requestLog } from '@gatehouse/server-kit';
 import Koa from 'koa';
-import type Provider from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
+import type { ProviderHolder } from '../provider/provider-holder.js';
 import type { ResourceRegistry } from '../provider/resources.js';
 import type { Routes } from '../provider/routes.js';
 import type { Store } from '../store/store.js';
@@ -18,7 +18,7 @@ import { requestParams } from './request-params.js';
 import { tokenRateLimit } from './token-rate-limit.js';
 
 export interface HttpDependencies {
-  readonly provider: Provider;
+  readonly providers: ProviderHolder;
   readonly store: Store;
   readonly accounts: Accounts;
   readonly resources: ResourceRegistry;
@@ -42,7 +42,6 @@ export interface HttpDependencies {
 export function createHttpApp(deps: HttpDependencies): Koa {
   const app = new Koa({ proxy: deps.proxy });
   const { logger, routes } = deps;
-  const providerCallback = deps.provider.callback();
 
   app.use(requestLog(logger, ['/healthz', '/readyz']));
 
@@ -87,7 +86,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
 
   app.use(
     interactions({
-      provider: deps.provider,
+      providers: deps.providers,
       accounts: deps.accounts,
       resources: deps.resources,
       throttle: new LoginThrottle(deps.store.counters),
@@ -131,12 +130,12 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   );
 
   const refreshRetries = new RefreshRetryCache(deps.store.counters, logger);
-  refreshRetries.attach(deps.provider);
+  deps.providers.onProvider((provider) => refreshRetries.attach(provider));
   app.use(refreshRetries.middleware(routes.token));
 
   app.use(async (ctx) => {
     ctx.respond = false;
-    await providerCallback(ctx.req, ctx.res);
+    await deps.providers.handle(ctx.req, ctx.res);
   });
 
   app.on('error', (error: Error) =>

@@ -4,6 +4,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
+import type { ProviderHolder } from '../provider/provider-holder.js';
 import type { ResourceRegistry } from '../provider/resources.js';
 import { pageCsp, renderConsent, renderLogin, renderMessage } from '../ui/pages.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -15,7 +16,8 @@ import type { LoginThrottle } from './login-throttle.js';
  */
 
 export interface InteractionDependencies {
-  readonly provider: Provider;
+  /** The current oidc-provider (swapped when signing keys change). */
+  readonly providers: ProviderHolder;
   readonly accounts: Accounts;
   readonly resources: ResourceRegistry;
   readonly throttle: LoginThrottle;
@@ -30,7 +32,7 @@ export interface InteractionDependencies {
 const escapeRegExp = (value: string) => value.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export function interactions(deps: InteractionDependencies) {
-  const { provider, accounts, resources, throttle, logger } = deps;
+  const { providers, accounts, resources, throttle, logger } = deps;
   const route = new RegExp(`^${escapeRegExp(deps.path)}/([\\w-]{10,64})(?:/(login|consent))?$`);
   const pageUrl = (uid: string, step: 'login' | 'consent') =>
     `${deps.basePath}${deps.path}/${uid}/${step}`;
@@ -67,7 +69,7 @@ export function interactions(deps: InteractionDependencies) {
     const [, uid = '', step] = match;
     let details: Awaited<ReturnType<Provider['interactionDetails']>>;
     try {
-      details = await provider.interactionDetails(ctx.req, ctx.res);
+      details = await providers.current.interactionDetails(ctx.req, ctx.res);
     } catch {
       page(
         ctx,
@@ -90,7 +92,7 @@ export function interactions(deps: InteractionDependencies) {
       return;
     }
     const params = details.params as Record<string, string | undefined>;
-    const client = await provider.Client.find(params.client_id ?? '');
+    const client = await providers.current.Client.find(params.client_id ?? '');
     const clientName = client?.clientName ?? params.client_id ?? 'an application';
     const redirectUri = params.redirect_uri;
     const loginPage = (status: number, extra: { username?: string; error?: string } = {}) =>
@@ -158,7 +160,7 @@ export function interactions(deps: InteractionDependencies) {
         return;
       }
       await throttle.recordSuccess(username);
-      const location = await provider.interactionResult(
+      const location = await providers.current.interactionResult(
         ctx.req,
         ctx.res,
         { login: { accountId } },
@@ -171,7 +173,7 @@ export function interactions(deps: InteractionDependencies) {
 
     // consent
     if (form.decision !== 'allow') {
-      const location = await provider.interactionResult(
+      const location = await providers.current.interactionResult(
         ctx.req,
         ctx.res,
         { error: 'access_denied', error_description: 'The user denied the request' },
@@ -192,8 +194,8 @@ export function interactions(deps: InteractionDependencies) {
       return;
     }
     const grant = details.grantId
-      ? await provider.Grant.find(details.grantId)
-      : new provider.Grant({ accountId, clientId: params.client_id ?? '' });
+      ? await providers.current.Grant.find(details.grantId)
+      : new providers.current.Grant({ accountId, clientId: params.client_id ?? '' });
     if (!grant) {
       page(
         ctx,
@@ -214,7 +216,7 @@ export function interactions(deps: InteractionDependencies) {
       grant.addResourceScope(indicator, scopes.join(' '));
     }
     const grantId = await grant.save();
-    const location = await provider.interactionResult(
+    const location = await providers.current.interactionResult(
       ctx.req,
       ctx.res,
       { consent: details.grantId ? {} : { grantId } },
