@@ -53,6 +53,8 @@ beforeAll(async () => {
       }),
     );
   }
+  // The load balancer in front of the issuer first: the MCP servers discover it as they start.
+  proxies.push(await startRoundRobinProxy(issuerPort, authPorts));
   for (const port of mcpPorts) {
     mcpServers.push(
       await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
@@ -67,7 +69,6 @@ beforeAll(async () => {
       }),
     );
   }
-  proxies.push(await startRoundRobinProxy(issuerPort, authPorts));
   proxies.push(await startRoundRobinProxy(mcpPort, mcpPorts));
 }, 120_000);
 

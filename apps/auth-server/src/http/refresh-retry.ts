@@ -39,12 +39,30 @@ export class RefreshRetryCache {
     this.#windowMs = windowMs;
   }
 
-  /** Listens to oidc-provider's successful token responses. */
+  /**
+   * Records successful refresh responses from inside oidc-provider's middleware stack, after the
+   * token endpoint ran and before the response is sent: the answer is in the store before the
+   * client can retry, whichever instance the retry reaches.
+   */
   attach(provider: Provider): void {
-    provider.on('grant.success', (ctx) => {
-      const params = ctx.oidc.params as Record<string, unknown> | undefined;
-      const client = ctx.oidc.client;
-      if (params?.grant_type !== 'refresh_token' || client?.clientAuthMethod !== 'none') return;
+    provider.use(async (ctx, next) => {
+      await next();
+      const oidc = ctx.oidc as
+        | {
+            route?: string;
+            params?: Record<string, unknown>;
+            client?: { clientId: string; clientAuthMethod?: string };
+          }
+        | undefined;
+      const params = oidc?.params;
+      const client = oidc?.client;
+      if (
+        oidc?.route !== 'token' ||
+        ctx.status !== 200 ||
+        params?.grant_type !== 'refresh_token' ||
+        client?.clientAuthMethod !== 'none'
+      )
+        return;
       const oldToken = typeof params.refresh_token === 'string' ? params.refresh_token : undefined;
       if (!oldToken) return;
       const body = ctx.body as { refresh_token?: unknown } | undefined;
@@ -55,13 +73,15 @@ export class RefreshRetryCache {
         body,
       };
       const newToken = typeof body?.refresh_token === 'string' ? body.refresh_token : undefined;
-      this.#remember(hash(oldToken), answer, newToken ? hash(newToken) : undefined).catch(
-        (error: Error) =>
-          this.#logger.warn(
-            { err: { message: error.message } },
-            'refresh retry cache write failed',
-          ),
-      );
+      try {
+        await this.#remember(hash(oldToken), answer, newToken ? hash(newToken) : undefined);
+      } catch (error) {
+        // The refresh itself succeeded; only its retry safety is lost.
+        this.#logger.warn(
+          { err: { message: (error as Error).message } },
+          'refresh retry cache write failed',
+        );
+      }
     });
   }
 

@@ -14,13 +14,13 @@ export class ProviderHolder {
   readonly #create: (jwks: Jwks) => Provider;
   readonly #listeners: Array<(provider: Provider) => void> = [];
   #current: Provider;
-  #callback: ReturnType<Provider['callback']>;
+  /** Composed on first use: koa fixes a callback's middleware when `callback()` is called. */
+  #callback: ReturnType<Provider['callback']> | undefined;
   #kids: string;
 
   constructor(create: (jwks: Jwks) => Provider, jwks: Jwks) {
     this.#create = create;
     this.#current = create(jwks);
-    this.#callback = this.#current.callback();
     this.#kids = kidsOf(jwks);
   }
 
@@ -30,6 +30,7 @@ export class ProviderHolder {
 
   /** Serves a request with the current provider. */
   handle(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
+    this.#callback ??= this.#current.callback();
     return this.#callback(req, res);
   }
 
@@ -37,6 +38,7 @@ export class ProviderHolder {
   onProvider(listener: (provider: Provider) => void): void {
     this.#listeners.push(listener);
     listener(this.#current);
+    this.#callback = undefined;
   }
 
   /** Swaps in a provider with `jwks` when its key ids differ from the current ones; true if so. */
@@ -46,7 +48,7 @@ export class ProviderHolder {
     const next = this.#create(jwks);
     for (const listener of this.#listeners) listener(next);
     this.#current = next;
-    this.#callback = next.callback();
+    this.#callback = undefined;
     this.#kids = kids;
     return true;
   }
