@@ -79,6 +79,12 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   // Keys rotated by the CLI or by another instance on the same store are picked up without a restart.
   const keyWatch = setInterval(async () => {
     try {
+      // Recreates keys and configured users should the store have lost them (a Redis without
+      // persistence restarted), so the provider is never swapped for one without signing keys.
+      await ensureSigningKeys(store);
+      const restored = await accounts.restoreMissing(config.users);
+      if (restored > 0)
+        logger.warn({ count: restored }, 'configured users were missing from the store: restored');
       if (providers.update(await providerJwks(store, retentionSec)))
         logger.info('signing keys changed in the store: now signing with the new keys');
     } catch (error) {

@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createJwtVerifier } from '@gatehouse/auth-core';
 import {
   createPkce,
@@ -312,6 +315,71 @@ describe('auth-server on Redis', () => {
       await expect(verifier.verify(String(before.body.access_token))).resolves.toBeDefined();
     } finally {
       await Promise.all([a.stop(), b.stop()]);
+      await own.stop();
+    }
+  });
+
+  it('loses nothing when a persistent Redis restarts: the server reconnects and the flow goes on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gatehouse-redis-'));
+    let own = await startRedis({ dir });
+    const server = await startAuthServer({ AUTH_STORE: own.url, AUTH_KEY_REFRESH_INTERVAL: '1' });
+    const { issuer } = server;
+    try {
+      const clientId = (await register(issuer)).body.client_id;
+      const tokens = await exchangeCode(issuer, clientId, await authorize(issuer, { clientId }));
+      const jwksBefore = await (await fetch(`${issuer}/jwks`)).json();
+      await own.stop();
+      own = await startRedis({ dir, port: own.port });
+      const deadline = Date.now() + 10_000;
+      while ((await fetch(`${issuer}/readyz`)).status !== 200) {
+        if (Date.now() > deadline) throw new Error('did not reconnect');
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+      const refreshed = await tokenRequest(issuer, {
+        grant_type: 'refresh_token',
+        client_id: clientId,
+        refresh_token: String(tokens.body.refresh_token),
+      });
+      expect(refreshed.status).toBe(200);
+      // Two key refresh intervals later the same keys are still published: nothing was recreated.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      expect(await (await fetch(`${issuer}/jwks`)).json()).toEqual(jwksBefore);
+    } finally {
+      await server.process.stop();
+      await own.stop();
+    }
+  });
+
+  it('recreates signing keys and configured users when a Redis without persistence comes back empty', async () => {
+    let own = await startRedis();
+    const server = await startAuthServer({ AUTH_STORE: own.url, AUTH_KEY_REFRESH_INTERVAL: '1' });
+    const { issuer } = server;
+    try {
+      // While the store is unreachable the server answers 503 (no key set).
+      const kids = async () => {
+        const response = await fetch(`${issuer}/jwks`);
+        if (response.status !== 200) return [];
+        return ((await response.json()) as { keys: Array<{ kid: string }> }).keys
+          .map((key) => key.kid)
+          .sort();
+      };
+      const before = await kids();
+      await own.stop();
+      own = await startRedis({ port: own.port });
+      const deadline = Date.now() + 10_000;
+      let after = await kids();
+      while ((after.length === 0 || after.join() === before.join()) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        after = await kids();
+      }
+      expect(after).toHaveLength(2);
+      expect(after).not.toEqual(before);
+      // It signs again: a whole new flow works.
+      const clientId = (await register(issuer)).body.client_id;
+      const tokens = await exchangeCode(issuer, clientId, await authorize(issuer, { clientId }));
+      expect(tokens.status).toBe(200);
+    } finally {
+      await server.process.stop();
       await own.stop();
     }
   });

@@ -35,6 +35,17 @@ export class Accounts {
     return { username: 'dev', password };
   }
 
+  /** Re-creates configured users the store has lost (e.g. a Redis without persistence restarted). */
+  async restoreMissing(users: readonly User[]): Promise<number> {
+    let restored = 0;
+    for (const user of users) {
+      if (await this.#store.getUser(user.username)) continue;
+      await this.#store.putUser(user.username, await hashPassword(user.password));
+      restored += 1;
+    }
+    return restored;
+  }
+
   /** The username when the password is right; `undefined` otherwise (same time either way). */
   async authenticate(username: string, password: string): Promise<string | undefined> {
     const user = await this.#store.getUser(username);
