@@ -5,8 +5,8 @@
 // the validation mode. Ctrl-C stops what this command started.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { answers, portFreeFor, waitFor } from './local-servers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const started = performance.now();
@@ -26,36 +26,9 @@ env.LOG_FORMAT ??= 'pretty';
 const issuer = env.AUTH_ISSUER.replace(/\/+$/, '');
 const resource = env.MCP_RESOURCE;
 
-async function answers(url) {
-  try {
-    return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(url, seconds, child) {
-  const deadline = Date.now() + seconds * 1000;
-  while (Date.now() < deadline) {
-    if (child && child.exitCode !== null) return false;
-    if (await answers(url)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return false;
-}
-
-function portFree(port) {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-const mcpPort = Number(new URL(resource).port || 80);
-if (!(await portFree(mcpPort))) {
+if (!(await portFreeFor(resource))) {
   console.error(
-    `Port ${mcpPort} (${resource}) is already in use: stop whatever runs there (\`npm run dev\`?) or change MCP_RESOURCE.`,
+    `Port ${new URL(resource).port} (${resource}) is already in use: stop whatever runs there (\`npm run dev\`?) or change MCP_RESOURCE.`,
   );
   process.exit(1);
 }
@@ -87,7 +60,7 @@ if (!(await answers(discovery))) {
     detached: true,
   });
   children.push(keycloak);
-  if (!(await waitFor(discovery, 240, keycloak))) {
+  if (!(await waitFor(discovery, { timeoutMs: 240_000, child: keycloak }))) {
     console.error(`Keycloak did not become ready at ${discovery}`);
     stop('SIGTERM');
     process.exit(1);
@@ -105,7 +78,8 @@ mcp.on('exit', (code) => {
   stop('SIGTERM');
   process.exitCode = code ?? 0;
 });
-if (!(await waitFor(`${new URL(resource).origin}/healthz`, 60, mcp))) process.exit(1);
+if (!(await waitFor(`${new URL(resource).origin}/healthz`, { timeoutMs: 60_000, child: mcp })))
+  process.exit(1);
 
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 console.log(`

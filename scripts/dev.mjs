@@ -3,9 +3,9 @@
 // reload on change (Turborepo runs every package's `dev` task), waits until both answer, and prints
 // one banner with the URLs, the dev user and copy-paste client configuration. Ctrl-C stops both.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { portFreeFor, waitFor } from './local-servers.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const started = performance.now();
@@ -13,20 +13,10 @@ const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' };
 const issuer = (env.AUTH_ISSUER ?? 'http://localhost:4000').replace(/\/+$/, '');
 const resource = env.MCP_RESOURCE ?? 'http://localhost:3000/mcp';
 
-function portFree(port, host) {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, host, () => server.close(() => resolve(true)));
-  });
-}
-
 for (const url of [issuer, resource]) {
-  const { port, hostname } = new URL(url);
-  const host = hostname === 'localhost' ? '127.0.0.1' : hostname.replace(/^\[|\]$/g, '');
-  if (!(await portFree(Number(port || 80), host))) {
+  if (!(await portFreeFor(url))) {
     console.error(
-      `Port ${port} (${url}) is already in use: stop whatever runs there (another \`npm run dev\`?) or change ${url === issuer ? 'AUTH_ISSUER' : 'MCP_RESOURCE'}.`,
+      `Port ${new URL(url).port} (${url}) is already in use: stop whatever runs there (another \`npm run dev\`?) or change ${url === issuer ? 'AUTH_ISSUER' : 'MCP_RESOURCE'}.`,
     );
     process.exit(1);
   }
@@ -54,16 +44,7 @@ createInterface({ input: turbo.stdout }).on('line', (line) => {
   else process.stdout.write(`${line}\n`);
 });
 
-async function ready(url) {
-  for (;;) {
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(500) })).ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const ready = (url) => waitFor(url, { intervalMs: 50 });
 
 const stop = (signal) => {
   try {

@@ -278,6 +278,23 @@ const num = (value: number | undefined, unit: string) => {
 const times = (value: number) =>
   Number.isNaN(value) ? 'n/a' : `${value.toFixed(value >= 10 ? 0 : 1)}x`;
 
+/** One table row: both systems' median and tail, their ratio, the sample count. */
+const summaryRow = (
+  label: string,
+  keycloak: { median: number; max: number; p99: number; n: number },
+  authServer: { median: number; max: number; p99: number; n: number },
+  unit: string,
+  tail: 'max' | 'p99',
+) => [
+  label,
+  num(keycloak.median, unit),
+  num(keycloak[tail], unit),
+  num(authServer.median, unit),
+  num(authServer[tail], unit),
+  times(ratio(keycloak.median, authServer.median)),
+  String(keycloak.n),
+];
+
 const rows: string[][] = [
   [
     'measure',
@@ -288,24 +305,14 @@ const rows: string[][] = [
     'Keycloak / auth-server (p50)',
     'n each',
   ],
-  [
-    'start-to-ready (cold start)',
-    num(kc.startToReadyMs.median, 'ms'),
-    num(kc.startToReadyMs.max, 'ms'),
-    num(as.startToReadyMs.median, 'ms'),
-    num(as.startToReadyMs.max, 'ms'),
-    times(ratio(kc.startToReadyMs.median, as.startToReadyMs.median)),
-    String(kc.startToReadyMs.n),
-  ],
-  [
+  summaryRow('start-to-ready (cold start)', kc.startToReadyMs, as.startToReadyMs, 'ms', 'max'),
+  summaryRow(
     'RSS right after ready (cold starts)',
-    num(kc.rssAfterReadyMb.median, 'MB'),
-    num(kc.rssAfterReadyMb.max, 'MB'),
-    num(as.rssAfterReadyMb.median, 'MB'),
-    num(as.rssAfterReadyMb.max, 'MB'),
-    times(ratio(kc.rssAfterReadyMb.median, as.rssAfterReadyMb.median)),
-    String(kc.rssAfterReadyMb.n),
-  ],
+    kc.rssAfterReadyMb,
+    as.rssAfterReadyMb,
+    'MB',
+    'max',
+  ),
   [
     `RSS after ${warmup} + ${flows} flows`,
     num(kc.rssFlowInstanceMb.afterFlows, 'MB'),
@@ -320,15 +327,9 @@ const rows: string[][] = [
     ),
     '1',
   ],
-  ...PHASES.map(({ metric, label }) => [
-    label,
-    num(kc.flow[metric].median, 'ms'),
-    num(kc.flow[metric].p99, 'ms'),
-    num(as.flow[metric].median, 'ms'),
-    num(as.flow[metric].p99, 'ms'),
-    times(ratio(kc.flow[metric].median, as.flow[metric].median)),
-    String(kc.flow[metric].n),
-  ]),
+  ...PHASES.map(({ metric, label }) =>
+    summaryRow(label, kc.flow[metric], as.flow[metric], 'ms', 'p99'),
+  ),
 ];
 const widths =
   rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];

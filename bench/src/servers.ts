@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startKeycloak } from '@gatehouse/keycloak-runner';
+import { keycloakCacheDir, startKeycloak } from '@gatehouse/keycloak-runner';
 import { freePort } from '@gatehouse/testkit';
 import { isAlive, processTree } from './process-memory.js';
 
@@ -91,10 +91,6 @@ async function reap(pids: readonly number[], graceMs: number): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-}
-
-export function keycloakCacheDir(): string {
-  return process.env.GATEHOUSE_KEYCLOAK_CACHE ?? join(REPO_ROOT, '.tools', 'keycloak');
 }
 
 /**

@@ -40,17 +40,33 @@ beforeAll(async () => {
 });
 afterAll(() => redis?.stop());
 
-/** An instance listening on `port` for the issuer at `issuerPort` (several instances, one issuer). */
-async function startInstance(issuerPort: number, port: number): Promise<StartedProcess> {
+/**
+ * An instance listening on `port` for the issuer at `issuerPort` (several instances, one issuer),
+ * on the suite's Redis unless `redisUrl` says otherwise.
+ */
+function startInstance(
+  issuerPort: number,
+  port: number,
+  options: { redisUrl?: string; env?: Record<string, string> } = {},
+): Promise<StartedProcess> {
   return startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
     cwd: new URL('..', import.meta.url).pathname,
     env: {
-      ...authServerEnv(`http://localhost:${issuerPort}`, redis.url),
+      ...authServerEnv(`http://localhost:${issuerPort}`, options.redisUrl ?? redis.url),
       AUTH_PORT: String(port),
+      ...options.env,
     },
     readyUrl: `http://localhost:${port}/readyz`,
   });
 }
+
+/** A refresh-token grant as a public client sends it. */
+const refresh = (base: string, clientId: string, refreshToken: unknown) =>
+  tokenRequest(base, {
+    grant_type: 'refresh_token',
+    client_id: clientId,
+    refresh_token: String(refreshToken),
+  });
 
 describe('auth-server on Redis', () => {
   it('runs a flow across two instances: register on B, sign in on A, exchange on B, refresh on A; reuse on B revokes the grant for A', async () => {
@@ -64,34 +80,18 @@ describe('auth-server on Redis', () => {
       const signedIn = await authorize(A, { clientId });
       const tokens = await exchangeCode(B, clientId, signedIn);
       expect(tokens.status).toBe(200);
-      const refreshed = await tokenRequest(A, {
-        grant_type: 'refresh_token',
-        client_id: clientId,
-        refresh_token: String(tokens.body.refresh_token),
-      });
+      const refreshed = await refresh(A, clientId, tokens.body.refresh_token);
       expect(refreshed.status).toBe(200);
       // Both publish the same keys (one key set in Redis).
       const jwks = async (base: string) => (await fetch(`${base}/jwks`)).json();
       expect(await jwks(B)).toEqual(await jwks(A));
       // Using the new refresh token (on A) closes the retry window of the old one; reusing the old
       // one on B is then detected, and the grant is revoked for every instance.
-      const second = await tokenRequest(A, {
-        grant_type: 'refresh_token',
-        client_id: clientId,
-        refresh_token: String(refreshed.body.refresh_token),
-      });
+      const second = await refresh(A, clientId, refreshed.body.refresh_token);
       expect(second.status).toBe(200);
-      const reuse = await tokenRequest(B, {
-        grant_type: 'refresh_token',
-        client_id: clientId,
-        refresh_token: String(tokens.body.refresh_token),
-      });
+      const reuse = await refresh(B, clientId, tokens.body.refresh_token);
       expect(reuse.status).toBe(400);
-      const afterReuse = await tokenRequest(A, {
-        grant_type: 'refresh_token',
-        client_id: clientId,
-        refresh_token: String(second.body.refresh_token),
-      });
+      const afterReuse = await refresh(A, clientId, second.body.refresh_token);
       expect(afterReuse.status).toBe(400);
       expect(afterReuse.body.error).toBe('invalid_grant');
     } finally {
@@ -139,11 +139,7 @@ describe('auth-server on Redis', () => {
     const second = await startInstance(port, port);
     try {
       expect(await (await fetch(`${base}/jwks`)).json()).toEqual(jwksBefore);
-      const refreshed = await tokenRequest(base, {
-        grant_type: 'refresh_token',
-        client_id: clientId,
-        refresh_token: String(tokens.body.refresh_token),
-      });
+      const refreshed = await refresh(base, clientId, tokens.body.refresh_token);
       expect(refreshed.status).toBe(200);
       expect(refreshed.body.access_token).toBeTruthy();
     } finally {
@@ -183,15 +179,7 @@ describe('auth-server on Redis', () => {
   it('creates one key per algorithm when two instances start at once on an empty Redis', async () => {
     const own = await startRedis();
     const port = await freePort();
-    const start = (listen: number) =>
-      startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-        cwd: new URL('..', import.meta.url).pathname,
-        env: {
-          ...authServerEnv(`http://localhost:${port}`, own.url),
-          AUTH_PORT: String(listen),
-        },
-        readyUrl: `http://localhost:${listen}/readyz`,
-      });
+    const start = (listen: number) => startInstance(port, listen, { redisUrl: own.url });
     const other = await freePort();
     const [a, b] = await Promise.all([start(port), start(other)]);
     try {
@@ -212,14 +200,9 @@ describe('auth-server on Redis', () => {
     const own = await startRedis();
     const [portA, portB] = [await freePort(), await freePort()];
     const start = (listen: number) =>
-      startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-        cwd: new URL('..', import.meta.url).pathname,
-        env: {
-          ...authServerEnv(`http://localhost:${portA}`, own.url),
-          AUTH_PORT: String(listen),
-          AUTH_REGISTRATION_RATE_LIMIT: '2',
-        },
-        readyUrl: `http://localhost:${listen}/readyz`,
+      startInstance(portA, listen, {
+        redisUrl: own.url,
+        env: { AUTH_REGISTRATION_RATE_LIMIT: '2' },
       });
     const a = await start(portA);
     const b = await start(portB);
@@ -268,11 +251,7 @@ describe('auth-server on Redis', () => {
       AUTH_KEY_REFRESH_INTERVAL: '1',
     };
     const start = (listen: number) =>
-      startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-        cwd: new URL('..', import.meta.url).pathname,
-        env: { ...env, AUTH_PORT: String(listen) },
-        readyUrl: `http://localhost:${listen}/readyz`,
-      });
+      startInstance(portA, listen, { redisUrl: own.url, env: { AUTH_KEY_REFRESH_INTERVAL: '1' } });
     const a = await start(portA);
     const b = await start(portB);
     const A = `http://localhost:${portA}`;
@@ -297,11 +276,7 @@ describe('auth-server on Redis', () => {
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
       expect(await kids(B)).toEqual(await kids(A));
-      const after = await tokenRequest(B, {
-        grant_type: 'refresh_token',
-        client_id: clientId,
-        refresh_token: String(before.body.refresh_token),
-      });
+      const after = await refresh(B, clientId, before.body.refresh_token);
       expect(after.status).toBe(200);
       const newKid = decodeProtectedHeader(String(after.body.access_token)).kid;
       expect(newKid).not.toBe(oldKid);
@@ -335,11 +310,7 @@ describe('auth-server on Redis', () => {
         if (Date.now() > deadline) throw new Error('did not reconnect');
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
-      const refreshed = await tokenRequest(issuer, {
-        grant_type: 'refresh_token',
-        client_id: clientId,
-        refresh_token: String(tokens.body.refresh_token),
-      });
+      const refreshed = await refresh(issuer, clientId, tokens.body.refresh_token);
       expect(refreshed.status).toBe(200);
       // Two key refresh intervals later the same keys are still published: nothing was recreated.
       await new Promise((resolve) => setTimeout(resolve, 2500));

@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, obtainToken, startProcess } from '@gatehouse/testkit';
-import { KEYCLOAK_VERSION, startKeycloak } from '../src/index.js';
+import { KEYCLOAK_VERSION, keycloakCacheDir, startKeycloak } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const INTROSPECTOR = { id: 'mcp-server', secret: 'compare-introspection-secret' };
@@ -143,7 +143,7 @@ const [kcPort, kcManagement, gatehousePort] = [
 ];
 console.log(`> starting Keycloak ${KEYCLOAK_VERSION} and Gatehouse (AUTH_COMPAT=keycloak)`);
 const keycloak = await startKeycloak({
-  cacheDir: process.env.GATEHOUSE_KEYCLOAK_CACHE ?? join(root, '.tools', 'keycloak'),
+  cacheDir: keycloakCacheDir(),
   port: kcPort,
   managementPort: kcManagement,
   mcpResource: resource,

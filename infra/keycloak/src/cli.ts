@@ -1,11 +1,9 @@
 // `pnpm keycloak`: a real Keycloak on 127.0.0.1:8180 with the `mcp` realm, for `pnpm dev:keycloak`
 // and for trying the swap by hand. Stops cleanly on Ctrl-C.
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { keycloakCacheDir } from './distribution.js';
 import { KEYCLOAK_VERSION, REALM, startKeycloak } from './launcher.js';
 
-const root = fileURLToPath(new URL('../../..', import.meta.url));
-const cacheDir = process.env.KEYCLOAK_CACHE_DIR ?? join(root, '.tools', 'keycloak');
+const cacheDir = keycloakCacheDir();
 const port = Number(process.env.KEYCLOAK_PORT ?? 8180);
 // Keycloak's management interface (health, metrics); default KEYCLOAK_PORT + 1000.
 const managementPort = Number(process.env.KEYCLOAK_MANAGEMENT_PORT ?? port + 1000);

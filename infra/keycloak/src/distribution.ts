@@ -9,8 +9,20 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const KEYCLOAK_VERSION = '26.7.3';
+
+/**
+ * Where Keycloak is downloaded, unpacked and built: `KEYCLOAK_CACHE_DIR`, else `.tools/keycloak` at
+ * the repository root (outside git). The CLI, the tests, the comparison script and the bench share it.
+ */
+export function keycloakCacheDir(): string {
+  return (
+    process.env.KEYCLOAK_CACHE_DIR ??
+    fileURLToPath(new URL('../../../.tools/keycloak', import.meta.url))
+  );
+}
 
 export interface Distribution {
   /** The unpacked Keycloak (`bin/kc.sh`, `data/`, `lib/`). */

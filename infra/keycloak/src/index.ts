@@ -1,4 +1,9 @@
-export { type Distribution, ensureDistribution, KEYCLOAK_VERSION } from './distribution.js';
+export {
+  type Distribution,
+  ensureDistribution,
+  KEYCLOAK_VERSION,
+  keycloakCacheDir,
+} from './distribution.js';
 export { findJavaHome } from './java.js';
 export {
   type KeycloakOptions,

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { type RunningKeycloak, startKeycloak } from '@gatehouse/keycloak-runner';
+import { keycloakCacheDir, type RunningKeycloak, startKeycloak } from '@gatehouse/keycloak-runner';
 import { freePort, type StartedProcess, startProcess } from '@gatehouse/testkit';
 
 /**
@@ -29,7 +29,7 @@ export async function startTestKeycloak(options: {
 }): Promise<RunningKeycloak> {
   const [port, managementPort] = [await freePort(), await freePort()];
   return startKeycloak({
-    cacheDir: process.env.GATEHOUSE_KEYCLOAK_CACHE ?? join(repoRoot, '.tools', 'keycloak'),
+    cacheDir: keycloakCacheDir(),
     port,
     managementPort,
     mcpResource: options.mcpResource,

@@ -183,20 +183,14 @@ export function interactions(deps: InteractionDependencies) {
       ctx.redirect(location);
       return;
     }
+    // No signed-in account, or its grant is gone: the same answer either way.
     const accountId = details.session?.accountId;
-    if (!accountId) {
-      page(
-        ctx,
-        renderMessage('Session expired', 'Sign in again from your application.'),
-        redirectUri,
-        400,
-      );
-      return;
-    }
-    const grant = details.grantId
-      ? await providers.current.Grant.find(details.grantId)
-      : new providers.current.Grant({ accountId, clientId: params.client_id ?? '' });
-    if (!grant) {
+    const grant = !accountId
+      ? undefined
+      : details.grantId
+        ? await providers.current.Grant.find(details.grantId)
+        : new providers.current.Grant({ accountId, clientId: params.client_id ?? '' });
+    if (!accountId || !grant) {
       page(
         ctx,
         renderMessage('Session expired', 'Sign in again from your application.'),

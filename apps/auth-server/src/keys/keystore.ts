@@ -49,8 +49,15 @@ async function createMissingKeys(store: Store): Promise<number> {
   return created;
 }
 
-/** Adds a new active key per algorithm and retires the previous ones (still published). */
-export async function rotateSigningKeys(store: Store): Promise<string[]> {
+/**
+ * Adds a new active key per algorithm and retires the previous ones (still published), under the
+ * same store lock as key creation, so a rotation never interleaves with an instance's start.
+ */
+export function rotateSigningKeys(store: Store): Promise<string[]> {
+  return store.withLock('signing-keys', () => rotate(store));
+}
+
+async function rotate(store: Store): Promise<string[]> {
   const kids: string[] = [];
   for (const alg of SIGNING_ALGORITHMS) {
     const { kid, privateJwk } = await generate(alg);
