@@ -9,12 +9,12 @@ import type { Store } from '../store/store.js';
 import { interactions } from './interactions.js';
 import { issuerPath } from './issuer-path.js';
 import { LoginThrottle } from './login-throttle.js';
-import { sendOAuthError } from './oauth-error.js';
 import { RateLimiter } from './rate-limit.js';
 import { RefreshRetryCache } from './refresh-retry.js';
 import { registrationCors } from './registration-cors.js';
 import { registrationGuard } from './registration-guard.js';
 import { requestParams } from './request-params.js';
+import { handleStoreFailures, storeAvailability } from './store-unavailable.js';
 import { tokenRateLimit } from './token-rate-limit.js';
 
 export interface HttpDependencies {
@@ -70,19 +70,11 @@ export function createHttpApp(deps: HttpDependencies): Koa {
     await next();
   });
 
-  // A store known to be down (Redis connection lost) gets a clear, retryable answer instead of the
-  // provider's generic server_error; the client reconnects by itself.
-  app.use(async (ctx, next) => {
-    if (deps.store.available()) return next();
-    logger.warn({ path: ctx.path }, 'store unavailable: request refused with 503');
-    sendOAuthError(
-      ctx,
-      503,
-      'temporarily_unavailable',
-      'The authorization server cannot reach its storage; retry shortly',
-      2000,
-    );
-  });
+  // A store that is down (Redis connection lost) or fails a command mid-request gets a clear,
+  // retryable answer instead of a generic server error; the Redis client reconnects by itself.
+  app.use(storeAvailability(deps.store, logger));
+  // Registered before any other provider middleware, so it wraps them all.
+  deps.providers.onProvider((provider) => handleStoreFailures(provider, logger));
 
   app.use(
     interactions({

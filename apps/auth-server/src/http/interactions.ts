@@ -6,6 +6,7 @@ import type Provider from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
 import type { ProviderHolder } from '../provider/provider-holder.js';
 import type { ResourceRegistry } from '../provider/resources.js';
+import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { pageCsp, renderConsent, renderLogin, renderMessage } from '../ui/pages.js';
 import type { LoginThrottle } from './login-throttle.js';
 
@@ -70,7 +71,10 @@ export function interactions(deps: InteractionDependencies) {
     let details: Awaited<ReturnType<Provider['interactionDetails']>>;
     try {
       details = await providers.current.interactionDetails(ctx.req, ctx.res);
-    } catch {
+    } catch (error) {
+      // A store failure is not an expired sign-in: it becomes the retryable 503
+      // (store-unavailable.ts).
+      if (error instanceof StoreUnavailableError) throw error;
       page(
         ctx,
         renderMessage(

@@ -78,7 +78,10 @@ export class RefreshRetryCache {
       } catch (error) {
         // The refresh itself succeeded; only its retry safety is lost.
         this.#logger.warn(
-          { err: { message: (error as Error).message } },
+          {
+            requestId: ctx.response.get('x-request-id'),
+            err: { message: (error as Error).message },
+          },
           'refresh retry cache write failed',
         );
       }

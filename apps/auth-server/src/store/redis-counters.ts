@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisCommand } from './redis-command.js';
 import type { Counters } from './store.js';
 
 // Fixed window: the first hit sets the expiry; returns the count and the ms left.
@@ -20,11 +21,8 @@ export class RedisCounters implements Counters {
   }
 
   async countHit(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }> {
-    const [count, ttl] = (await this.#redis.eval(
-      COUNT_HIT,
-      1,
-      `${this.#prefix}hit:${key}`,
-      windowMs,
+    const [count, ttl] = (await redisCommand(
+      this.#redis.eval(COUNT_HIT, 1, `${this.#prefix}hit:${key}`, windowMs),
     )) as [number, number];
     return { count, resetInMs: ttl };
   }
@@ -32,37 +30,41 @@ export class RedisCounters implements Counters {
   async addEvent(key: string, at: number, windowMs: number): Promise<void> {
     const name = `${this.#prefix}events:${key}`;
     // Members must be unique: the time plus a random suffix.
-    await this.#redis
-      .multi()
-      .zadd(name, at, `${at}:${Math.random().toString(36).slice(2)}`)
-      .zremrangebyscore(name, '-inf', at - windowMs)
-      .pexpire(name, windowMs)
-      .exec();
+    await redisCommand(
+      this.#redis
+        .multi()
+        .zadd(name, at, `${at}:${Math.random().toString(36).slice(2)}`)
+        .zremrangebyscore(name, '-inf', at - windowMs)
+        .pexpire(name, windowMs)
+        .exec(),
+    );
   }
 
   async recentEvents(key: string, windowMs: number, now: number): Promise<number[]> {
-    const scores = await this.#redis.zrangebyscore(
-      `${this.#prefix}events:${key}`,
-      `(${now - windowMs}`,
-      '+inf',
-      'WITHSCORES',
+    const scores = await redisCommand(
+      this.#redis.zrangebyscore(
+        `${this.#prefix}events:${key}`,
+        `(${now - windowMs}`,
+        '+inf',
+        'WITHSCORES',
+      ),
     );
     return scores.filter((_, i) => i % 2 === 1).map(Number);
   }
 
   async clearEvents(key: string): Promise<void> {
-    await this.#redis.del(`${this.#prefix}events:${key}`);
+    await redisCommand(this.#redis.del(`${this.#prefix}events:${key}`));
   }
 
   async putValue(key: string, value: string, ttlMs: number): Promise<void> {
-    await this.#redis.set(`${this.#prefix}value:${key}`, value, 'PX', ttlMs);
+    await redisCommand(this.#redis.set(`${this.#prefix}value:${key}`, value, 'PX', ttlMs));
   }
 
   async getValue(key: string): Promise<string | undefined> {
-    return (await this.#redis.get(`${this.#prefix}value:${key}`)) ?? undefined;
+    return (await redisCommand(this.#redis.get(`${this.#prefix}value:${key}`))) ?? undefined;
   }
 
   async deleteValue(key: string): Promise<void> {
-    await this.#redis.del(`${this.#prefix}value:${key}`);
+    await redisCommand(this.#redis.del(`${this.#prefix}value:${key}`));
   }
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { redisCommand } from './redis-command.js';
 import type { ModelPayload, ModelStore } from './store.js';
 
 /**
@@ -9,7 +10,8 @@ import type { ModelPayload, ModelStore } from './store.js';
  * - `uid:<model>:<uid>`, `uc:<model>:<userCode>`: id lookups, expiring with their entry.
  * - `latest-grant:<accountId>:<clientId>`: the newest grant id, to remember consent.
  * Writes that touch several keys run in MULTI or in one Lua script, so another instance never sees
- * half of them.
+ * half of them, and a refused one (OOM, READONLY) leaves nothing behind: it rejects with
+ * StoreUnavailableError (redis-command.ts) and can simply be retried.
  */
 
 const CONSUME = `
@@ -79,40 +81,46 @@ export class RedisModelStore implements ModelStore {
     ) {
       lookup(`${this.#prefix}latest-grant:${payload.accountId}:${payload.clientId}`);
     }
-    await multi.exec();
+    await redisCommand(multi.exec());
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {
-    const entry = await this.#redis.hgetall(this.#entry(model, id));
+    const entry = await redisCommand(this.#redis.hgetall(this.#entry(model, id)));
     if (!entry.p) return undefined;
     const payload = JSON.parse(entry.p) as ModelPayload;
     return entry.c === undefined ? payload : { ...payload, consumed: Number(entry.c) };
   }
 
   async findByUid(model: string, uid: string): Promise<ModelPayload | undefined> {
-    const id = await this.#redis.get(`${this.#prefix}uid:${model}:${uid}`);
+    const id = await redisCommand(this.#redis.get(`${this.#prefix}uid:${model}:${uid}`));
     return id ? this.find(model, id) : undefined;
   }
 
   async findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined> {
-    const id = await this.#redis.get(`${this.#prefix}uc:${model}:${userCode}`);
+    const id = await redisCommand(this.#redis.get(`${this.#prefix}uc:${model}:${userCode}`));
     return id ? this.find(model, id) : undefined;
   }
 
   async consume(model: string, id: string): Promise<void> {
-    await this.#redis.eval(CONSUME, 1, this.#entry(model, id), Math.floor(Date.now() / 1000));
+    await redisCommand(
+      this.#redis.eval(CONSUME, 1, this.#entry(model, id), Math.floor(Date.now() / 1000)),
+    );
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    await this.#redis.multi().del(this.#entry(model, id)).srem(this.#index(model), id).exec();
+    await redisCommand(
+      this.#redis.multi().del(this.#entry(model, id)).srem(this.#index(model), id).exec(),
+    );
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.#redis.eval(REVOKE_GRANT, 1, `${this.#prefix}grant:${grantId}`, this.#prefix);
+    await redisCommand(
+      this.#redis.eval(REVOKE_GRANT, 1, `${this.#prefix}grant:${grantId}`, this.#prefix),
+    );
   }
 
   async list(model: string): Promise<Array<{ id: string; payload: ModelPayload }>> {
-    const ids = (await this.#redis.smembers(this.#index(model))).sort();
+    const ids = (await redisCommand(this.#redis.smembers(this.#index(model)))).sort();
     const entries = await Promise.all(
       ids.map(async (id) => ({ id, payload: await this.find(model, id) })),
     );
@@ -120,7 +128,7 @@ export class RedisModelStore implements ModelStore {
   }
 
   async count(model: string): Promise<number> {
-    return this.#redis.scard(this.#index(model));
+    return redisCommand(this.#redis.scard(this.#index(model)));
   }
 
   /** Expired entries vanish by themselves (TTL); this prunes their ids from the index sets. */
@@ -129,13 +137,13 @@ export class RedisModelStore implements ModelStore {
     const indexes = await this.#scan(`${this.#prefix}idx:*`);
     for (const index of indexes) {
       const model = index.slice(`${this.#prefix}idx:`.length);
-      const ids = await this.#redis.smembers(index);
+      const ids = await redisCommand(this.#redis.smembers(index));
       if (ids.length === 0) continue;
       const pipeline = this.#redis.pipeline();
       for (const id of ids) pipeline.exists(this.#entry(model, id));
-      const results = (await pipeline.exec()) ?? [];
+      const results = (await redisCommand(pipeline.exec())) ?? [];
       const gone = ids.filter((_, i) => results[i]?.[1] === 0);
-      if (gone.length > 0) removed += await this.#redis.srem(index, ...gone);
+      if (gone.length > 0) removed += await redisCommand(this.#redis.srem(index, ...gone));
     }
     return removed;
   }
@@ -144,7 +152,9 @@ export class RedisModelStore implements ModelStore {
     const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, batch] = await this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      const [next, batch] = await redisCommand(
+        this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500),
+      );
       keys.push(...batch);
       cursor = next;
     } while (cursor !== '0');

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { redisCommand } from './redis-command.js';
 import { RedisCounters } from './redis-counters.js';
 import { RedisModelStore } from './redis-models.js';
 import { idleClientIds, type Store, type StoredKey, type StoredUser } from './store.js';
@@ -8,7 +9,8 @@ import { idleClientIds, type Store, type StoredKey, type StoredUser } from './st
  * All state in one Redis database, so several authorization-server instances share clients,
  * grants, tokens, users, signing keys and secrets. Commands fail fast while Redis is unreachable
  * (no offline queue: a request gets an error instead of hanging) and the client reconnects by
- * itself. Keys live under `gatehouse:`.
+ * itself. A failed command rejects with StoreUnavailableError (redis-command.ts). Keys live under
+ * `gatehouse:`.
  */
 
 const PREFIX = 'gatehouse:';
@@ -68,23 +70,23 @@ export class RedisStore implements Store {
     const token = randomUUID();
     const deadline = Date.now() + timeoutMs;
     // The lock expires by itself should its holder die; `fn` must finish well within timeoutMs.
-    while ((await this.#redis.set(key, token, 'PX', timeoutMs, 'NX')) !== 'OK') {
+    while ((await redisCommand(this.#redis.set(key, token, 'PX', timeoutMs, 'NX'))) !== 'OK') {
       if (Date.now() > deadline) throw new Error(`timed out waiting for the ${name} lock in Redis`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     try {
       return await fn();
     } finally {
-      await this.#redis.eval(RELEASE_LOCK, 1, key, token);
+      await redisCommand(this.#redis.eval(RELEASE_LOCK, 1, key, token));
     }
   }
 
   async ping(): Promise<boolean> {
-    return (await this.#redis.ping()) === 'PONG';
+    return (await redisCommand(this.#redis.ping())) === 'PONG';
   }
 
   async getUser(username: string): Promise<StoredUser | undefined> {
-    const raw = await this.#redis.hget(USERS, username);
+    const raw = await redisCommand(this.#redis.hget(USERS, username));
     if (!raw) return undefined;
     const { passwordHash, createdAt } = JSON.parse(raw) as Omit<StoredUser, 'username'>;
     return { username, passwordHash, createdAt };
@@ -92,26 +94,28 @@ export class RedisStore implements Store {
 
   async putUser(username: string, passwordHash: string): Promise<void> {
     const createdAt = (await this.getUser(username))?.createdAt ?? Date.now();
-    await this.#redis.hset(USERS, username, JSON.stringify({ passwordHash, createdAt }));
+    await redisCommand(
+      this.#redis.hset(USERS, username, JSON.stringify({ passwordHash, createdAt })),
+    );
   }
 
   async deleteUser(username: string): Promise<boolean> {
-    return (await this.#redis.hdel(USERS, username)) > 0;
+    return (await redisCommand(this.#redis.hdel(USERS, username))) > 0;
   }
 
   async listUsers(): Promise<string[]> {
-    return (await this.#redis.hkeys(USERS)).sort();
+    return (await redisCommand(this.#redis.hkeys(USERS))).sort();
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    const all = Object.values(await this.#redis.hgetall(KEYS)).map(
+    const all = Object.values(await redisCommand(this.#redis.hgetall(KEYS))).map(
       (raw) => JSON.parse(raw) as StoredKey,
     );
     return all.sort((a, b) => b.createdAt - a.createdAt || a.kid.localeCompare(b.kid));
   }
 
   async addKey(key: StoredKey): Promise<void> {
-    await this.#redis.hset(KEYS, key.kid, JSON.stringify(key));
+    await redisCommand(this.#redis.hset(KEYS, key.kid, JSON.stringify(key)));
   }
 
   async retireKeys(alg: string, exceptKid: string, at: number): Promise<void> {
@@ -119,28 +123,32 @@ export class RedisStore implements Store {
       (k) => k.alg === alg && k.kid !== exceptKid && k.retiredAt === null,
     );
     if (retiring.length === 0) return;
-    await this.#redis.hset(
-      KEYS,
-      Object.fromEntries(retiring.map((k) => [k.kid, JSON.stringify({ ...k, retiredAt: at })])),
+    await redisCommand(
+      this.#redis.hset(
+        KEYS,
+        Object.fromEntries(retiring.map((k) => [k.kid, JSON.stringify({ ...k, retiredAt: at })])),
+      ),
     );
   }
 
   async deleteKeysRetiredBefore(before: number): Promise<number> {
     const old = (await this.listKeys()).filter((k) => k.retiredAt !== null && k.retiredAt < before);
-    return old.length === 0 ? 0 : this.#redis.hdel(KEYS, ...old.map((k) => k.kid));
+    return old.length === 0 ? 0 : redisCommand(this.#redis.hdel(KEYS, ...old.map((k) => k.kid)));
   }
 
   async latestGrantId(accountId: string, clientId: string): Promise<string | undefined> {
-    const id = await this.#redis.get(`${PREFIX}latest-grant:${accountId}:${clientId}`);
+    const id = await redisCommand(
+      this.#redis.get(`${PREFIX}latest-grant:${accountId}:${clientId}`),
+    );
     return id && (await this.models.find('Grant', id)) ? id : undefined;
   }
 
   async touchClient(clientId: string, at: number = Date.now()): Promise<void> {
-    await this.#redis.hset(CLIENT_USAGE, clientId, String(at));
+    await redisCommand(this.#redis.hset(CLIENT_USAGE, clientId, String(at)));
   }
 
   async reapIdleClients(idleMs: number, now: number = Date.now()): Promise<string[]> {
-    const usage = await this.#redis.hgetall(CLIENT_USAGE);
+    const usage = await redisCommand(this.#redis.hgetall(CLIENT_USAGE));
     const reaped = idleClientIds(
       await this.models.list('Client'),
       (id) => (usage[id] === undefined ? undefined : Number(usage[id])),
@@ -148,17 +156,17 @@ export class RedisStore implements Store {
     );
     for (const id of reaped) {
       await this.models.destroy('Client', id);
-      await this.#redis.hdel(CLIENT_USAGE, id);
+      await redisCommand(this.#redis.hdel(CLIENT_USAGE, id));
     }
     return reaped;
   }
 
   async secret(name: string, create: () => string): Promise<string> {
-    const existing = await this.#redis.hget(SECRETS, name);
+    const existing = await redisCommand(this.#redis.hget(SECRETS, name));
     if (existing !== null) return existing;
     // HSETNX: when two instances start at once, both end up with the first writer's value.
-    await this.#redis.hsetnx(SECRETS, name, create());
-    return (await this.#redis.hget(SECRETS, name)) as string;
+    await redisCommand(this.#redis.hsetnx(SECRETS, name, create()));
+    return (await redisCommand(this.#redis.hget(SECRETS, name))) as string;
   }
 
   async close(): Promise<void> {

@@ -2,7 +2,9 @@
  * What the authorization server keeps: every oidc-provider model, users, signing keys, server
  * secrets and client usage. Two implementations share this contract and one test suite
  * (test/store-contract.test.ts): SQLite (embedded, the default; `memory` is SQLite in memory) and
- * Redis (several instances on one shared store).
+ * Redis (several instances on one shared store). An operation the store cannot carry out right now
+ * (Redis refused a command or lost the connection) rejects with StoreUnavailableError
+ * (store-unavailable.ts), which requests answer with a retryable 503.
  */
 
 export type ModelPayload = Record<string, unknown> & {
