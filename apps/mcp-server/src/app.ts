@@ -1,5 +1,9 @@
 import type { Server } from 'node:http';
-import { createResourceServer, type ResourceServer } from '@gatehouse/auth-core';
+import {
+  createResourceServer,
+  type DpopReplayStore,
+  type ResourceServer,
+} from '@gatehouse/auth-core';
 import type { Logger } from '@gatehouse/logging';
 import { listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
@@ -14,8 +18,18 @@ export interface McpApp {
   close(): Promise<void>;
 }
 
+/** What the composition root connects before building the app (see dpop-replay-store.ts). */
+export interface McpAppDependencies {
+  /** Shared DPoP replay store; default auth-core's in-memory one (a single instance only). */
+  readonly dpopReplayStore?: DpopReplayStore | undefined;
+}
+
 /** Builds the MCP server from configuration: auth-core resource server, then HTTP. */
-export function createMcpApp(config: Config, logger: Logger): McpApp {
+export function createMcpApp(
+  config: Config,
+  logger: Logger,
+  dependencies: McpAppDependencies = {},
+): McpApp {
   const resourceServer = createResourceServer({
     resource: config.resource,
     issuer: config.issuer,
@@ -32,6 +46,7 @@ export function createMcpApp(config: Config, logger: Logger): McpApp {
     scopesSupported: [SCOPE_TOOLS, SCOPE_ADMIN],
     scopeHierarchy: SCOPE_HIERARCHY,
     resourceName: 'Gatehouse demo MCP server',
+    dpop: dependencies.dpopReplayStore ? { replayStore: dependencies.dpopReplayStore } : undefined,
     logger,
   });
   const app = createHttpApp({

@@ -34,9 +34,36 @@ const envSchema = z.object({
     .max(3600)
     .default(30),
   AUTH_ALLOW_PLAIN_JWT: z.stringbool().default(false),
+  MCP_DPOP_REPLAY_STORE: z
+    .string()
+    .trim()
+    .refine((value) => value === 'memory' || isRedisUrl(value), {
+      // The value is not echoed: a Redis URL can carry a password.
+      error:
+        'MCP_DPOP_REPLAY_STORE must be "memory" or "redis://[user:password@]host:port[/db]" (rediss:// for TLS), e.g. redis://:password@10.0.0.5:6379/0',
+    })
+    .default('memory'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
+
+/** `redis://` or `rediss://`, a host, an optional port and an optional numeric database. */
+function isRedisUrl(value: string): boolean {
+  if (!URL.canParse(value)) return false;
+  const url = new URL(value);
+  return (
+    (url.protocol === 'redis:' || url.protocol === 'rediss:') &&
+    url.hostname !== '' &&
+    /^(\/\d*)?$/.test(url.pathname) &&
+    url.search === '' &&
+    url.hash === ''
+  );
+}
+
+/** Where DPoP proof `jti`s are remembered; several instances behind a load balancer need `redis`. */
+export type DpopReplayStoreConfig =
+  | { readonly kind: 'memory' }
+  | { readonly kind: 'redis'; readonly url: string };
 
 export interface Config {
   /** Canonical resource URI: the `aud` tokens must carry and the `resource` of the metadata. */
@@ -52,6 +79,7 @@ export interface Config {
   /** How long an introspection answer is reused (never past the token's exp); 0 = ask every time. */
   readonly introspectionCacheTtl: number;
   readonly allowPlainJwt: boolean;
+  readonly dpopReplayStore: DpopReplayStoreConfig;
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
 }
 
@@ -106,6 +134,10 @@ export function loadConfig(
         : undefined,
     introspectionCacheTtl: e.AUTH_INTROSPECTION_CACHE_TTL,
     allowPlainJwt: e.AUTH_ALLOW_PLAIN_JWT,
+    dpopReplayStore:
+      e.MCP_DPOP_REPLAY_STORE === 'memory'
+        ? { kind: 'memory' }
+        : { kind: 'redis', url: e.MCP_DPOP_REPLAY_STORE },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
   };
 }

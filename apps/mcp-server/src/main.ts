@@ -1,14 +1,24 @@
 import { runServer } from '@gatehouse/server-kit';
 import { createMcpApp } from './app.js';
 import { loadConfig } from './config.js';
+import { openDpopReplayStore } from './dpop-replay-store.js';
 
-/** Starts the MCP server: config -> logger -> app -> listen; stops cleanly on signals. */
+/**
+ * Starts the MCP server: config -> logger -> DPoP replay store -> app -> listen; stops cleanly on
+ * signals (the HTTP server first, then the replay store's connection).
+ */
 await runServer({
   service: 'mcp-server',
   loadConfig,
   portVariable: 'MCP_PORT',
   async start(config, logger) {
-    const app = createMcpApp(config, logger);
+    const replayStore = await openDpopReplayStore(config.dpopReplayStore, logger).catch(
+      (error: Error) => {
+        logger.fatal(error.message);
+        return process.exit(1);
+      },
+    );
+    const app = createMcpApp(config, logger, { dpopReplayStore: replayStore.store });
     await app.listen();
     // Fetch the authorization server's metadata and keys now, so the first request is fast; a
     // failure is not fatal (discovery retries, backing off from 1 s).
@@ -21,9 +31,19 @@ await runServer({
         ),
       );
     logger.info(
-      { resource: config.resource, issuer: config.issuer, mode: config.mode },
+      {
+        resource: config.resource,
+        issuer: config.issuer,
+        mode: config.mode,
+        dpopReplayStore: config.dpopReplayStore.kind,
+      },
       `MCP server ready at ${config.resource}`,
     );
-    return app;
+    return {
+      async close() {
+        await app.close();
+        await replayStore.close();
+      },
+    };
   },
 });

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { freePort } from '@gatehouse/testkit';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { createOriginMatcher } from '../src/http/origins.js';
@@ -17,6 +18,23 @@ describe('configuration', () => {
       mode: 'jwt',
       allowPlainJwt: false,
     });
+  });
+
+  it('keeps DPoP proofs in memory unless MCP_DPOP_REPLAY_STORE names a Redis', () => {
+    expect(loadConfig({}).dpopReplayStore).toEqual({ kind: 'memory' });
+    expect(loadConfig({ MCP_DPOP_REPLAY_STORE: 'memory' }).dpopReplayStore).toEqual({
+      kind: 'memory',
+    });
+    for (const url of [
+      'redis://127.0.0.1:6379',
+      'redis://:secret@10.0.0.5:6379/2',
+      'rediss://mcp:secret@redis.internal:6380/0',
+    ]) {
+      expect(loadConfig({ MCP_DPOP_REPLAY_STORE: url }).dpopReplayStore).toEqual({
+        kind: 'redis',
+        url,
+      });
+    }
   });
 
   it('canonicalises the resource', () => {
@@ -41,6 +59,16 @@ describe('configuration', () => {
       'MCP_ALLOWED_ORIGINS: localhost:3000 is not an origin',
     ],
     [{ AUTH_ISSUER: 'nope' }, 'AUTH_ISSUER must be an absolute http(s) URL'],
+    ...[
+      'redis',
+      'http://127.0.0.1:6379',
+      'redis://',
+      'redis://h:99999',
+      'redis://h:6379/db?x=1',
+    ].map((value): [Record<string, string>, string] => [
+      { MCP_DPOP_REPLAY_STORE: value },
+      'MCP_DPOP_REPLAY_STORE must be "memory" or "redis://[user:password@]host:port[/db]"',
+    ]),
   ])('stops on %j with a message naming the variable', (env, message) => {
     const result = spawnSync('node', ['--import', 'tsx', 'src/main.ts'], {
       cwd,
@@ -50,6 +78,36 @@ describe('configuration', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain(message);
+  });
+});
+
+describe('MCP_DPOP_REPLAY_STORE at startup', () => {
+  const start = (env: Record<string, string>) =>
+    spawnSync('node', ['--import', 'tsx', 'src/main.ts'], {
+      cwd,
+      env: { ...process.env, LOG_FORMAT: 'json', ...env },
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+
+  it('never echoes a refused value (a Redis URL may carry a password)', () => {
+    const result = start({ MCP_DPOP_REPLAY_STORE: 'redis://:hunter2@cache:6379/not-a-db' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('MCP_DPOP_REPLAY_STORE must be');
+    expect(result.stderr + result.stdout).not.toContain('hunter2');
+  });
+
+  it('stops when the Redis it names is unreachable, naming the variable', async () => {
+    const port = await freePort();
+    const result = start({
+      MCP_PORT: String(await freePort()),
+      MCP_DPOP_REPLAY_STORE: `redis://:hunter2@127.0.0.1:${port}/0`,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(
+      `MCP_DPOP_REPLAY_STORE: cannot connect to Redis at 127.0.0.1:${port} (connect ECONNREFUSED`,
+    );
+    expect(result.stdout).not.toContain('hunter2');
   });
 });
 

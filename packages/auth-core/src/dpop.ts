@@ -1,14 +1,20 @@
 import { base64url, calculateJwkThumbprint, EmbeddedJWK, type JWK, jwtVerify } from 'jose';
-import { InvalidDpopProofError } from './errors.js';
+import { InvalidDpopProofError, TemporarilyUnavailableError } from './errors.js';
 import { TtlCache } from './internal/ttl-cache.js';
 
 /** Remembers DPoP proof `jti`s so a captured proof cannot be replayed (RFC 9449 §11.1). */
 export interface DpopReplayStore {
-  /** Records `key` until `expiresAtMs`; resolves `false` if it was already recorded. */
+  /**
+   * Records `key` until `expiresAtMs`; resolves `false` if it was already recorded. Throwing (or
+   * rejecting) refuses the request with 503 `temporarily_unavailable`: the proof is not accepted.
+   */
   remember(key: string, expiresAtMs: number): boolean | Promise<boolean>;
 }
 
-/** An in-memory {@link DpopReplayStore}; a multi-instance deployment passes a shared one. */
+/**
+ * An in-memory {@link DpopReplayStore}: each instance remembers only the proofs it saw itself, so a
+ * multi-instance deployment passes a shared one (`createRedisReplayStore`).
+ */
 export function createMemoryReplayStore(
   maxEntries = 100_000,
   now: () => number = Date.now,
@@ -145,10 +151,21 @@ export function createDpopProofVerifier(options: DpopOptions = {}): DpopProofVer
       );
     }
     // Checked last, so a proof that fails another check does not burn its jti.
-    const fresh = await replayStore.remember(
-      `${thumbprint}:${jti}`,
-      (iat + maxAgeSec + toleranceSec) * 1000,
-    );
+    let fresh: boolean;
+    try {
+      fresh = await replayStore.remember(
+        `${thumbprint}:${jti}`,
+        (iat + maxAgeSec + toleranceSec) * 1000,
+      );
+    } catch (cause) {
+      // Fail closed: a proof whose jti could not be recorded might be a replay, so it is refused
+      // (503, like an unreachable JWKS) rather than accepted or left to surface as a 500.
+      throw new TemporarilyUnavailableError(
+        'dpop_replay_store_unavailable',
+        `DPoP replay store failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause },
+      );
+    }
     if (!fresh) {
       throw new InvalidDpopProofError('dpop_proof_replayed', 'DPoP proof jti was already used');
     }

@@ -54,7 +54,9 @@ export type FailureReason =
   | 'discovery_failed'
   | 'metadata_issuer_mismatch'
   | 'jwks_unavailable'
-  | 'introspection_failed';
+  | 'introspection_failed'
+  // The DPoP replay store could not record a proof's jti, so the proof is refused
+  | 'dpop_replay_store_unavailable';
 
 /** Base class: carries the OAuth error code, the HTTP status and the stable failure reason. */
 export class AuthError extends Error {
@@ -107,7 +109,10 @@ export class InsufficientScopeError extends AuthError {
   }
 }
 
-/** 503: the authorization server (metadata, JWKS, introspection) could not be reached or trusted. */
+/**
+ * 503: the authorization server (metadata, JWKS, introspection) could not be reached or trusted, or
+ * the DPoP replay store could not record a proof.
+ */
 export class TemporarilyUnavailableError extends AuthError {
   constructor(reason: FailureReason, detail: string, options?: ErrorOptions) {
     super('temporarily_unavailable', 503, reason, detail, options);

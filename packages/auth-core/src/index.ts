@@ -62,6 +62,12 @@ export {
   protectedResourceMetadataUrls,
 } from './metadata.js';
 export {
+  createRedisReplayStore,
+  DEFAULT_REPLAY_KEY_PREFIX,
+  type RedisReplayStoreOptions,
+  type RedisSetNxClient,
+} from './redis-replay-store.js';
+export {
   canonicalizeResourceUri,
   createAudienceMatcher,
   tryCanonicalizeResourceUri,

@@ -20,6 +20,7 @@ export interface RuleMutation {
 const edit = (file: string, find: string, replace: string): SourceEdit => ({ file, find, replace });
 
 const vectors = 'test/vectors.test.ts';
+const replayStore = 'test/redis-replay-store.test.ts';
 
 export const mutations: readonly RuleMutation[] = [
   {
@@ -224,6 +225,35 @@ export const mutations: readonly RuleMutation[] = [
     rule: 'DPoP jti replay',
     edits: [edit('src/dpop.ts', 'if (!fresh)', 'if (false)')],
     tests: ['test/dpop.test.ts'],
+  },
+  {
+    rule: 'DPoP replay store failure refuses the proof (fail closed)',
+    edits: [
+      edit(
+        'src/dpop.ts',
+        "throw new TemporarilyUnavailableError(\n        'dpop_replay_store_unavailable',",
+        "return void new TemporarilyUnavailableError(\n        'dpop_replay_store_unavailable',",
+      ),
+    ],
+    tests: [replayStore],
+  },
+  {
+    rule: 'shared replay store sets only if absent (NX)',
+    edits: [
+      edit('src/redis-replay-store.ts', "        ttlMs,\n        'NX',\n", '        ttlMs,\n'),
+    ],
+    tests: [replayStore],
+  },
+  {
+    rule: 'shared replay store entries expire with the proof',
+    edits: [
+      edit(
+        'src/redis-replay-store.ts',
+        'const ttlMs = Math.max(1, remainingMs);',
+        'const ttlMs = 3_600_000;',
+      ),
+    ],
+    tests: [replayStore],
   },
   {
     rule: 'DPoP single proof',

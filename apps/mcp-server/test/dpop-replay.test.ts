@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  freePort,
+  type RunningRedis,
+  type StartedProcess,
+  startProcess,
+  startRedis,
+} from '@gatehouse/testkit';
+import {
+  base64url,
+  calculateJwkThumbprint,
+  exportJWK,
+  generateKeyPair,
+  type JWK,
+  SignJWT,
+} from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * DPoP replay across instances, as a load-balanced deployment runs it: MCP server processes (each
+ * on its own port, all with the same MCP_RESOURCE, the balancer's URL) trust an issuer that is an
+ * in-test JWKS server (discovery metadata and a JWKS on loopback, tokens signed here with jose).
+ * With MCP_DPOP_REPLAY_STORE pointing at one real redis-server, a proof used on one instance is
+ * refused on another; with the in-memory default it is not, which is why the variable exists.
+ */
+
+const cwd = new URL('..', import.meta.url).pathname;
+const processes: StartedProcess[] = [];
+let jwksServer: Server;
+let issuer: string;
+let signingKey: { privateKey: CryptoKey; kid: string };
+let holder: { privateKey: CryptoKey; publicJwk: JWK; jkt: string };
+let redis: RunningRedis;
+let resource: string;
+
+/** An authorization server reduced to what a JWT-mode resource server fetches: metadata and JWKS. */
+async function startJwksIssuer(publicJwk: JWK): Promise<Server> {
+  const server = createServer((req, res) => {
+    const body =
+      req.url === '/.well-known/oauth-authorization-server'
+        ? { issuer, jwks_uri: `${issuer}/jwks` }
+        : req.url === '/jwks'
+          ? { keys: [publicJwk] }
+          : undefined;
+    res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body ?? { error: 'not_found' }));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+}
+
+/** One MCP server process; `--conditions=development` runs the workspace packages' sources. */
+async function startMcpServer(env: Record<string, string> = {}): Promise<string> {
+  const port = await freePort();
+  const server = await startProcess(
+    'node',
+    ['--conditions=development', '--import', 'tsx', 'src/main.ts'],
+    {
+      cwd,
+      env: {
+        MCP_RESOURCE: resource,
+        MCP_PORT: String(port),
+        AUTH_ISSUER: issuer,
+        LOG_FORMAT: 'json',
+        ...env,
+      },
+      readyUrl: `http://127.0.0.1:${port}/healthz`,
+    },
+  );
+  processes.push(server);
+  return `http://127.0.0.1:${port}/mcp`;
+}
+
+/** A DPoP-bound (cnf.jkt) RFC 9068 access token for the resource. */
+async function boundToken(): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({
+    iss: issuer,
+    sub: 'alice',
+    aud: resource,
+    client_id: 'client-1',
+    scope: 'mcp:tools',
+    iat: now,
+    exp: now + 300,
+    jti: randomUUID(),
+    cnf: { jkt: holder.jkt },
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: signingKey.kid, typ: 'at+jwt' })
+    .sign(signingKey.privateKey);
+}
+
+/** A fresh proof for POST to the resource URI (what the client addresses: the balancer). */
+async function proof(token: string): Promise<string> {
+  const ath = base64url.encode(
+    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))),
+  );
+  return new SignJWT({
+    jti: randomUUID(),
+    htm: 'POST',
+    htu: resource,
+    iat: Math.floor(Date.now() / 1000),
+    ath,
+  })
+    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: holder.publicJwk })
+    .sign(holder.privateKey);
+}
+
+function listTools(instance: string, token: string, dpop: string): Promise<Response> {
+  return fetch(instance, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-06-18',
+      authorization: `DPoP ${token}`,
+      dpop,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list', params: {} }),
+  });
+}
+
+async function expectAccepted(response: Response): Promise<void> {
+  expect(response.status).toBe(200);
+  expect(await response.text()).toContain('add_numbers');
+}
+
+beforeAll(async () => {
+  const issuerKey = await generateKeyPair('ES256', { extractable: true });
+  signingKey = { privateKey: issuerKey.privateKey, kid: randomUUID() };
+  const issuerJwk = {
+    ...(await exportJWK(issuerKey.publicKey)),
+    kid: signingKey.kid,
+    alg: 'ES256',
+  };
+  jwksServer = await startJwksIssuer(issuerJwk);
+  issuer = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
+  const holderKey = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk = await exportJWK(holderKey.publicKey);
+  holder = {
+    privateKey: holderKey.privateKey,
+    publicJwk,
+    jkt: await calculateJwkThumbprint(publicJwk, 'sha256'),
+  };
+  redis = await startRedis();
+  // The load balancer's URL: every instance publishes it, and proofs name it as htu.
+  resource = `http://localhost:${await freePort()}/mcp`;
+});
+
+afterAll(async () => {
+  await Promise.all(processes.map((server) => server.stop()));
+  await redis?.stop();
+  jwksServer?.closeAllConnections();
+  await new Promise<void>((resolve) =>
+    jwksServer ? jwksServer.close(() => resolve()) : resolve(),
+  );
+});
+
+describe('DPoP replay across MCP server instances (issuer: an in-test JWKS server)', () => {
+  it('with MCP_DPOP_REPLAY_STORE=redis://…: a proof used on A is refused on B; a fresh one passes', async () => {
+    const [a, b] = await Promise.all([
+      startMcpServer({ MCP_DPOP_REPLAY_STORE: redis.url }),
+      startMcpServer({ MCP_DPOP_REPLAY_STORE: redis.url }),
+    ]);
+    const token = await boundToken();
+    const once = await proof(token);
+    await expectAccepted(await listTools(a ?? '', token, once));
+
+    const replayed = await listTools(b ?? '', token, once);
+    expect(replayed.status).toBe(401);
+    expect(replayed.headers.get('www-authenticate')).toMatch(/^DPoP error="invalid_dpop_proof"/);
+    expect((await replayed.json()).error).toBe('invalid_dpop_proof');
+
+    await expectAccepted(await listTools(b ?? '', token, await proof(token)));
+    // And back on A, the proof B just accepted is refused too.
+    expect((await listTools(a ?? '', token, once)).status).toBe(401);
+  });
+
+  it('without it (in-memory default): the same cross-instance replay is accepted', async () => {
+    const [a, b] = await Promise.all([startMcpServer(), startMcpServer()]);
+    const token = await boundToken();
+    const once = await proof(token);
+    await expectAccepted(await listTools(a ?? '', token, once));
+    // The gap the shared store closes: B has never seen this proof.
+    await expectAccepted(await listTools(b ?? '', token, once));
+    // Each instance still refuses a replay against itself.
+    expect((await listTools(b ?? '', token, once)).status).toBe(401);
+  });
+
+  it('refuses DPoP requests with 503 while Redis is down, and accepts again once it is back', async () => {
+    const own = await startRedis();
+    const instance = await startMcpServer({ MCP_DPOP_REPLAY_STORE: own.url });
+    const token = await boundToken();
+    await expectAccepted(await listTools(instance, token, await proof(token)));
+
+    await own.stop();
+    const down = await listTools(instance, token, await proof(token));
+    expect(down.status).toBe(503);
+    expect(down.headers.get('retry-after')).toBe('5');
+    expect((await down.json()).error).toBe('temporarily_unavailable');
+
+    const back = await startRedis({ port: own.port });
+    try {
+      const deadline = Date.now() + 10_000;
+      let status = 0;
+      while (status !== 200 && Date.now() < deadline) {
+        status = (await listTools(instance, token, await proof(token))).status;
+        if (status !== 200) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(status).toBe(200);
+    } finally {
+      await back.stop();
+    }
+  });
+});
