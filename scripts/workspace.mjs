@@ -305,5 +305,10 @@ if (task === 'start') {
 }
 
 // Benchmarks run one package at a time: two at once on a 2-core machine would measure each other.
+// The cross-system bench needs redis-server, and the Python SDK for the tutorial's server.
+if (task === 'bench') {
+  ensureRedis();
+  ensurePythonSdk();
+}
 const concurrency = task === 'bench' ? ['--concurrency=1'] : [];
 process.exit(run('pnpm', ['exec', 'turbo', 'run', task, ...concurrency, ...args]));

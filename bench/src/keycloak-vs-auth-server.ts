@@ -9,9 +9,8 @@
  * Run: pnpm bench (root) or pnpm --filter @gatehouse/bench bench.
  * Options: BENCH_STARTS (default 3), BENCH_WARMUP (5), BENCH_FLOWS (50).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem, type } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findJavaHome, KEYCLOAK_VERSION } from '@gatehouse/keycloak-runner';
 import {
@@ -23,10 +22,10 @@ import {
   timedFlow,
 } from './flow.js';
 import { processTree, type TreeRss, treeRss } from './process-memory.js';
+import { benchEnvironment, markdownTable, num, times, writeResults } from './report.js';
 import {
   type BenchServer,
   MCP_RESOURCE,
-  REPO_ROOT,
   type SystemName,
   startAuthServer,
   startKeycloakServer,
@@ -79,17 +78,6 @@ function javaVersion(): { home: string; version: string; short: string } {
   };
 }
 
-function gitCommit(): string | undefined {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    }).trim();
-  } catch {
-    return undefined;
-  }
-}
-
 /** The JVM's heap flags as kc.sh chose them (read from the running java's command line). */
 function jvmHeapFlags(server: BenchServer): string[] {
   for (const pid of processTree(server.pid)) {
@@ -128,15 +116,7 @@ interface FlowRecord extends FlowSample {
 }
 
 const environment = {
-  date: new Date().toISOString(),
-  commit: gitCommit(),
-  machine: {
-    cpu: cpus()[0]?.model ?? 'unknown',
-    cpus: cpus().length,
-    totalMemMb: Math.round(totalmem() / 2 ** 20),
-    os: `${type()} ${release()}`,
-  },
-  node: process.version,
+  ...benchEnvironment(),
   java: javaVersion(),
   keycloak: KEYCLOAK_VERSION,
 };
@@ -270,14 +250,6 @@ const summaries = Object.fromEntries(
 
 const kc = summaries.keycloak;
 const as = summaries['auth-server'];
-const num = (value: number | undefined, unit: string) => {
-  if (value === undefined || Number.isNaN(value)) return 'n/a';
-  const digits = Math.abs(value) >= 100 ? 0 : 1;
-  return `${value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })} ${unit}`;
-};
-const times = (value: number) =>
-  Number.isNaN(value) ? 'n/a' : `${value.toFixed(value >= 10 ? 0 : 1)}x`;
-
 /** One table row: both systems' median and tail, their ratio, the sample count. */
 const summaryRow = (
   label: string,
@@ -331,18 +303,10 @@ const rows: string[][] = [
     summaryRow(label, kc.flow[metric], as.flow[metric], 'ms', 'p99'),
   ),
 ];
-const widths =
-  rows[0]?.map((_, column) => Math.max(...rows.map((row) => (row[column] ?? '').length))) ?? [];
-const line = (row: string[]) =>
-  `| ${row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
 console.log(
   `\nKeycloak ${environment.keycloak} vs auth-server, Node ${environment.node}, ${environment.java.short}, ${environment.machine.cpus} × ${environment.machine.cpu}, loopback\n`,
 );
-console.log(line(rows[0] ?? []));
-console.log(
-  `|${widths.map((w, column) => (column === 0 ? `${'-'.repeat(w + 2)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
-);
-for (const row of rows.slice(1)) console.log(line(row));
+console.log(markdownTable(rows));
 console.log(
   `\nRSS of the flow instances (after ready → after ${warmup} warm-up flows → after ${flows} more): Keycloak ${num(kc.rssFlowInstanceMb.afterReady, 'MB')} → ${num(kc.rssFlowInstanceMb.afterWarmup, 'MB')} → ${num(kc.rssFlowInstanceMb.afterFlows, 'MB')}, auth-server ${num(as.rssFlowInstanceMb.afterReady, 'MB')} → ${num(as.rssFlowInstanceMb.afterWarmup, 'MB')} → ${num(as.rssFlowInstanceMb.afterFlows, 'MB')}`,
 );
@@ -356,39 +320,23 @@ console.log(
   `Keycloak JVM heap flags (from kc.sh): ${flowPhase.keycloak?.heapFlags?.join(' ') ?? 'n/a'}`,
 );
 
-const resultsDir = new URL('../results/', import.meta.url).pathname;
-mkdirSync(resultsDir, { recursive: true });
-const file = join(resultsDir, `keycloak-vs-auth-server-${environment.date.slice(0, 10)}.json`);
-// One decimal is plenty for milliseconds and megabytes, and keeps the file small.
-const round1 = (value: number) => Math.round(value * 10) / 10;
-writeFileSync(
-  file,
-  `${JSON.stringify(
-    {
-      benchmark: 'keycloak-vs-auth-server',
-      environment,
-      settings: { starts, warmup, flows, scope: SCOPE, resource: MCP_RESOURCE },
-      summary: summaries,
-      flowInstances: flowPhase,
-      samples: {
-        starts: startSamples,
-        // Per system and phase, in run order; round r ran Keycloak first when r is even.
-        flows: Object.fromEntries(
-          SYSTEMS.map((system) => [
-            system,
-            Object.fromEntries(
-              PHASES.map(({ metric }) => [metric, of(flowSamples, system).map((s) => s[metric])]),
-            ),
-          ]),
+const file = writeResults('keycloak-vs-auth-server', environment.date, {
+  benchmark: 'keycloak-vs-auth-server',
+  environment,
+  settings: { starts, warmup, flows, scope: SCOPE, resource: MCP_RESOURCE },
+  summary: summaries,
+  flowInstances: flowPhase,
+  samples: {
+    starts: startSamples,
+    // Per system and phase, in run order; round r ran Keycloak first when r is even.
+    flows: Object.fromEntries(
+      SYSTEMS.map((system) => [
+        system,
+        Object.fromEntries(
+          PHASES.map(({ metric }) => [metric, of(flowSamples, system).map((s) => s[metric])]),
         ),
-      },
-    },
-    (_key, value: unknown) =>
-      typeof value === 'number' && !Number.isInteger(value) ? round1(value) : value,
-    2,
-  )}\n`,
-);
-// Formatted like the rest of the repo, so that `biome ci .` passes with the file committed.
-const biome = join(REPO_ROOT, 'node_modules', '.bin', 'biome');
-if (existsSync(biome)) spawnSync(biome, ['format', '--write', file], { stdio: 'ignore' });
+      ]),
+    ),
+  },
+});
 console.log(`\nRaw samples and summary: ${file}`);

@@ -28,10 +28,14 @@ export interface BenchServer {
 
 /** Servers not stopped yet (or still stopping), so that a failure or a signal can stop them. */
 const running = new Set<BenchServer>();
+/** Child servers (MCP servers, the tutorial's server) not stopped yet. */
+const children = new Set<ChildServer>();
 
 /** Stops every server still running; resolves when all have exited (also those already stopping). */
 export async function stopAll(): Promise<void> {
-  await Promise.allSettled([...running].map((server) => server.stop()));
+  await Promise.allSettled(
+    [...running, ...children].map((server: { stop(): Promise<void> }) => server.stop()),
+  );
 }
 
 /** Adds an idempotent `stop` (later calls wait for the first) and tracks the server until it exited. */
@@ -54,7 +58,7 @@ const dataDirs = new Set<string>();
 // Last resort when the bench process exits without stopping its servers (an uncaught error in the
 // middle of a run): no JVM or node server may outlive it.
 process.once('exit', () => {
-  for (const server of running) {
+  for (const server of [...running, ...children]) {
     for (const pid of processTree(server.pid)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -98,13 +102,15 @@ async function reap(pids: readonly number[], graceMs: number): Promise<void> {
  * imported into an in-memory H2 database, ready when the realm's discovery document answers (the
  * launcher polls every 250 ms). Free ports, so a test suite's Keycloak can run at the same time.
  */
-export async function startKeycloakServer(): Promise<BenchServer> {
+export async function startKeycloakServer(
+  options: { mcpResource?: string } = {},
+): Promise<BenchServer> {
   const [port, managementPort] = await twoFreePorts();
   const keycloak = await startKeycloak({
     cacheDir: keycloakCacheDir(),
     port,
     managementPort,
-    mcpResource: MCP_RESOURCE,
+    mcpResource: options.mcpResource ?? MCP_RESOURCE,
     database: 'mem',
   });
   const pid = keycloak.child.pid ?? 0;
@@ -135,39 +141,42 @@ export function authServerMain(): { appDir: string; main: string } {
   return { appDir, main };
 }
 
+/** A server the bench started as a child process (an MCP server, the tutorial's Python server). */
+export interface ChildServer {
+  readonly name: string;
+  readonly pid: number;
+  /** From spawn until the server answered its readiness probe. */
+  readonly readyMs: number;
+  stop(): Promise<void>;
+}
+
 /**
- * Our authorization server as users run it in production: `node dist/main.js` in apps/auth-server,
- * a fresh SQLite file, one user, the MCP resource; ready when GET /readyz answers 200 (polled every
- * 10 ms). The registration rate limit is raised: its default (30 per IP per 10 minutes) would stop a
- * bench that registers a client per flow.
+ * Spawns `command args` and polls `readyUrl` every 10 ms until it answers `readyStatus` (60 s at
+ * most). Output is kept for the error message if the process exits or never gets ready.
  */
-export async function startAuthServer(): Promise<BenchServer> {
-  const { appDir, main } = authServerMain();
-  const port = await freePort();
-  const issuer = `http://localhost:${port}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-auth-'));
-  dataDirs.add(dataDir);
-  const env = {
-    ...process.env,
-    AUTH_ISSUER: issuer,
-    AUTH_STORE: `sqlite:${join(dataDir, 'auth.db')}`,
-    AUTH_USERS: 'alice:alice-password',
-    AUTH_RESOURCES: JSON.stringify([
-      { resource: MCP_RESOURCE, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
-    ]),
-    AUTH_REGISTRATION_RATE_LIMIT: '1000000',
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-  };
+export async function startChildServer(
+  name: string,
+  command: string,
+  args: readonly string[],
+  options: {
+    cwd: string;
+    env: Record<string, string | undefined>;
+    readyUrl: string;
+    /** The status that means ready (default 200); `any` takes any HTTP answer. */
+    readyStatus?: number | 'any';
+    /** Extra clean-up after the process exited (data directories). */
+    afterStop?: () => void;
+  },
+): Promise<ChildServer> {
   const started = performance.now();
-  const child: ChildProcess = spawn(process.execPath, [main], {
-    cwd: appDir,
-    env,
+  const child: ChildProcess = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const collect = (chunk: Buffer) => {
-    output += chunk.toString('utf8');
+    output = (output + chunk.toString('utf8')).slice(-20_000);
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
@@ -175,48 +184,109 @@ export async function startAuthServer(): Promise<BenchServer> {
   const exited = once(child, 'exit').then(([code]) => {
     exitCode = code as number | null;
   });
-  const pid = child.pid ?? 0;
   let readyMs = Number.NaN;
-  const server = tracked(
-    {
-      system: 'auth-server',
-      issuer,
-      pid,
-      get readyMs() {
-        return readyMs;
-      },
+  let stopping: Promise<void> | undefined;
+  const server: ChildServer = {
+    name,
+    pid: child.pid ?? 0,
+    get readyMs() {
+      return readyMs;
     },
-    async () => {
-      if (exitCode === undefined) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      rmSync(dataDir, { recursive: true, force: true });
-      dataDirs.delete(dataDir);
+    stop: () => {
+      stopping ??= (async () => {
+        if (exitCode === undefined) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          await exited;
+          clearTimeout(timer);
+        }
+        options.afterStop?.();
+        children.delete(server);
+      })();
+      return stopping;
     },
-  );
+  };
+  children.add(server);
 
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exitCode !== undefined) {
       await server.stop();
-      throw new Error(`auth-server exited with ${exitCode} before it was ready:\n${output}`);
+      throw new Error(`${name} exited with ${exitCode} before it was ready:\n${output}`);
     }
     try {
-      const response = await fetch(`${issuer}/readyz`, { signal: AbortSignal.timeout(1000) });
+      const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) });
       await response.arrayBuffer();
-      if (response.status === 200) break;
+      const wanted = options.readyStatus ?? 200;
+      if (wanted === 'any' || response.status === wanted) break;
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       await server.stop();
-      throw new Error(`auth-server not ready at ${issuer}/readyz in time:\n${output}`);
+      throw new Error(`${name} not ready at ${options.readyUrl} in time:\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   readyMs = performance.now() - started;
   return server;
+}
+
+export interface AuthServerOptions {
+  /** `AUTH_STORE`; default a fresh SQLite file. */
+  readonly store?: string;
+  /** `AUTH_RESOURCES`; default the MCP resource with JWT access tokens. */
+  readonly resources?: readonly Record<string, unknown>[];
+  /** More environment, e.g. `AUTH_CLIENTS` or a raised `AUTH_TOKEN_RATE_LIMIT`. */
+  readonly env?: Record<string, string>;
+}
+
+/**
+ * Our authorization server as users run it in production: `node dist/main.js` in apps/auth-server,
+ * a fresh SQLite file (or `options.store`), one user, the MCP resource; ready when GET /readyz
+ * answers 200 (polled every 10 ms). The registration rate limit is raised: its default (30 per IP
+ * per 10 minutes) would stop a bench that registers a client per flow.
+ */
+export async function startAuthServer(options: AuthServerOptions = {}): Promise<BenchServer> {
+  const { appDir, main } = authServerMain();
+  const port = await freePort();
+  const issuer = `http://localhost:${port}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-auth-'));
+  dataDirs.add(dataDir);
+  const child = await startChildServer('auth-server', process.execPath, [main], {
+    cwd: appDir,
+    env: {
+      ...process.env,
+      AUTH_ISSUER: issuer,
+      AUTH_STORE: options.store ?? `sqlite:${join(dataDir, 'auth.db')}`,
+      AUTH_USERS: 'alice:alice-password',
+      AUTH_RESOURCES: JSON.stringify(
+        options.resources ?? [
+          {
+            resource: MCP_RESOURCE,
+            scopes: ['mcp:tools', 'mcp:admin'],
+            defaultScopes: ['mcp:tools'],
+          },
+        ],
+      ),
+      AUTH_REGISTRATION_RATE_LIMIT: '1000000',
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+      ...options.env,
+    },
+    readyUrl: `${issuer}/readyz`,
+    afterStop: () => {
+      rmSync(dataDir, { recursive: true, force: true });
+      dataDirs.delete(dataDir);
+    },
+  });
+  return tracked(
+    {
+      system: 'auth-server',
+      issuer,
+      pid: child.pid,
+      readyMs: child.readyMs,
+    },
+    () => child.stop(),
+  );
 }

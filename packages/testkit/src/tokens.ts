@@ -7,17 +7,32 @@ interface ServerMetadata {
   readonly registration_endpoint: string;
 }
 
+async function register(
+  metadata: ServerMetadata,
+  clientMetadata: Record<string, unknown>,
+): Promise<string> {
+  const registration = await fetch(metadata.registration_endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(clientMetadata),
+  });
+  if (!registration.ok) throw new Error(`registration failed: HTTP ${registration.status}`);
+  return ((await registration.json()) as { client_id: string }).client_id;
+}
+
 /**
  * Gets an access token for `resource` the way any OAuth client would: discovery, DCR, PKCE, login,
  * consent, token. Signs in as `login` (default alice / alice-password, the test suites' user).
  * Works against our authorization server and Keycloak alike (endpoints come from discovery).
+ * `options.clientId` reuses a client registered before (a public client with this helper's redirect
+ * URI) instead of registering a new one, e.g. to give one client several grants.
  */
 export async function obtainToken(
   issuer: string,
   resource: string,
   scope: string,
   login: { username: string; password: string } = { username: 'alice', password: 'alice-password' },
-  options: { clientMetadata?: Record<string, unknown> } = {},
+  options: { clientMetadata?: Record<string, unknown>; clientId?: string } = {},
 ): Promise<{ accessToken: string; refreshToken: string; clientId: string }> {
   const provider = new HeadlessOAuthProvider({
     issuer,
@@ -31,13 +46,7 @@ export async function obtainToken(
   const discovery = await fetch(`${issuer}/.well-known/openid-configuration`);
   if (!discovery.ok) throw new Error(`discovery failed: HTTP ${discovery.status}`);
   const metadata = (await discovery.json()) as ServerMetadata;
-  const registration = await fetch(metadata.registration_endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(provider.clientMetadata),
-  });
-  if (!registration.ok) throw new Error(`registration failed: HTTP ${registration.status}`);
-  const { client_id: clientId } = (await registration.json()) as { client_id: string };
+  const clientId = options.clientId ?? (await register(metadata, provider.clientMetadata));
   const { verifier, challenge } = createPkce();
   const url = new URL(metadata.authorization_endpoint);
   for (const [key, value] of Object.entries({

@@ -1,0 +1,93 @@
+import autocannon from 'autocannon';
+
+/**
+ * HTTP load with autocannon (in this process, on loopback): a fixed number of connections, one
+ * request in flight per connection, for a fixed time. Latency is autocannon's (milliseconds, from
+ * request written to response complete).
+ */
+
+export interface LoadSample {
+  readonly requestsPerSec: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly requests: number;
+  /** Connection errors and timeouts. */
+  readonly errors: number;
+  /** Answers other than 2xx. */
+  readonly non2xx: number;
+}
+
+export interface LoadOptions {
+  readonly url: string;
+  readonly method?: 'GET' | 'POST';
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly connections: number;
+  readonly seconds: number;
+  /** Requests built per request (e.g. rotating refresh tokens); `body` is then ignored. */
+  readonly dynamic?: {
+    readonly build: () => string;
+    readonly onResponse: (status: number, body: string) => void;
+  };
+}
+
+export async function load(options: LoadOptions): Promise<LoadSample> {
+  const { dynamic } = options;
+  const result = await autocannon({
+    url: options.url,
+    connections: options.connections,
+    pipelining: 1,
+    duration: options.seconds,
+    timeout: 10,
+    ...(dynamic
+      ? {
+          requests: [
+            {
+              method: options.method ?? 'POST',
+              headers: options.headers ?? {},
+              setupRequest: (request: autocannon.Request) => ({
+                ...request,
+                body: dynamic.build(),
+              }),
+              onResponse: (status: number, body: string) => dynamic.onResponse(status, body),
+            },
+          ],
+        }
+      : {
+          method: options.method ?? 'GET',
+          headers: options.headers ?? {},
+          ...(options.body === undefined ? {} : { body: options.body }),
+        }),
+  });
+  return {
+    requestsPerSec: result.requests.total / (result.duration || options.seconds),
+    p50Ms: result.latency.p50,
+    p90Ms: result.latency.p90,
+    p99Ms: result.latency.p99,
+    maxMs: result.latency.max,
+    requests: result.requests.total,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+  };
+}
+
+/** Samples `read()` every `everyMs` until `stop()` is called; returns what it read, with times. */
+export function sampleEvery<T>(
+  everyMs: number,
+  read: () => T,
+): { stop: () => Array<{ atMs: number; value: T }> } {
+  const started = performance.now();
+  const samples: Array<{ atMs: number; value: T }> = [{ atMs: 0, value: read() }];
+  const timer = setInterval(() => {
+    samples.push({ atMs: performance.now() - started, value: read() });
+  }, everyMs);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      samples.push({ atMs: performance.now() - started, value: read() });
+      return samples;
+    },
+  };
+}

@@ -1,0 +1,664 @@
+/**
+ * Gatehouse under load, side by side with Keycloak and with the reference tutorial's
+ * introspect-every-request design, all in one run on loopback (issue #6):
+ *   1. token validation, in this process: raw `jose.jwtVerify`, auth-core JWT mode, auth-core
+ *      introspection mode with no cache at our server (SQLite and Redis stores) and at Keycloak;
+ *   2. MCP `tools/call`: the same SDK handler and tools with no auth, our MCP server in JWT mode,
+ *      our MCP server introspecting every request (at our server, at Keycloak), and the tutorial's
+ *      Python server introspecting every request at Keycloak;
+ *   3. token endpoint, refresh grant with rotating refresh tokens: auth-server on SQLite, on Redis,
+ *      and Keycloak;
+ *   6. a soak at saturation on the MCP server (JWT mode) and on the token endpoint (SQLite): errors
+ *      and resident memory over time.
+ * (4 and 5, the full flow and start/memory, are `keycloak-vs-auth-server.ts`.)
+ * Load is autocannon; compared cases run interleaved in rounds (a, b, c, a, b, c, …).
+ * Run: pnpm bench (root) or pnpm --filter @gatehouse/bench bench:load. Options: see README.md.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { createIntrospectionVerifier, createJwtVerifier } from '@gatehouse/auth-core';
+import { KEYCLOAK_VERSION } from '@gatehouse/keycloak-runner';
+import { freePort, obtainToken, type RunningRedis, startRedis } from '@gatehouse/testkit';
+import { importJWK, type JSONWebKeySet, jwtVerify } from 'jose';
+import { type LoadSample, load, sampleEvery } from './load.js';
+import { checkToolsCall, mcpRequestHeaders, TOOLS_CALL_BODY } from './mcp-calls.js';
+import { treeRss } from './process-memory.js';
+import { refreshChains } from './refresh-chains.js';
+import { benchEnvironment, markdownTable, num, times, writeResults } from './report.js';
+import {
+  type BenchServer,
+  type ChildServer,
+  REPO_ROOT,
+  startAuthServer,
+  startChildServer,
+  startKeycloakServer,
+  stopAll,
+} from './servers.js';
+import { median, percentile, ratio } from './stats.js';
+import { timeInterleaved } from './timing.js';
+
+function setting(name: string, fallback: number, min: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isFinite(value) || value < min)
+    throw new Error(`${name} must be a number >= ${min} (got ${process.env[name]})`);
+  return value;
+}
+const settings = {
+  seconds: setting('BENCH_SECONDS', 5, 1),
+  rounds: setting('BENCH_ROUNDS', 3, 1),
+  connections: setting('BENCH_CONNECTIONS', 10, 1),
+  warmupSeconds: setting('BENCH_WARMUP_SECONDS', 5, 0),
+  validationRoundMs: setting('BENCH_VALIDATION_ROUND_MS', 1000, 100),
+  soakSeconds: setting('BENCH_SOAK_SECONDS', 60, 5),
+};
+const SCOPE = 'mcp:tools';
+/** The realm's `mcp-server` client secret (keycloak-runner's default) and ours alike. */
+const INTROSPECTOR = { id: 'mcp-server', secret: 'mcp-server-introspection-secret' };
+
+let redis: RunningRedis | undefined;
+const stopEverything = async () => {
+  await stopAll();
+  await redis?.stop();
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`\n${signal}: stopping the servers`);
+    void stopEverything().then(() => process.exit(130));
+  });
+}
+
+/** The built MCP server (`apps/mcp-server/dist/main.js`), found through the dependency. */
+function mcpServerApp(): { appDir: string; main: string } {
+  const require = createRequire(import.meta.url);
+  const appDir = dirname(require.resolve('@gatehouse/mcp-server/package.json'));
+  const main = join(appDir, 'dist', 'main.js');
+  if (!existsSync(main))
+    throw new Error(`${main} is missing: run \`pnpm --filter @gatehouse/mcp-server build\``);
+  return { appDir, main };
+}
+
+/** The tutorial's Python server needs the Python MCP SDK `npm test` installs into .tools/python. */
+function pythonWithMcpSdk(): string | undefined {
+  const python =
+    process.env.GATEHOUSE_PYTHON ?? join(REPO_ROOT, '.tools', 'python', 'bin', 'python');
+  return existsSync(python) ? python : undefined;
+}
+
+interface Discovery {
+  readonly issuer: string;
+  readonly token_endpoint: string;
+  readonly introspection_endpoint: string;
+  readonly jwks_uri: string;
+}
+const discover = async (issuer: string): Promise<Discovery> =>
+  (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as Discovery;
+
+const environment = { ...benchEnvironment(), keycloak: KEYCLOAK_VERSION };
+console.log(
+  `\nGatehouse under load vs Keycloak ${KEYCLOAK_VERSION} and the tutorial's design, Node ${environment.node}, ${environment.machine.cpus} × ${environment.machine.cpu}`,
+);
+console.log(
+  `autocannon: ${settings.connections} connections, ${settings.rounds} interleaved rounds of ${settings.seconds} s after ${settings.warmupSeconds} s of warm-up each; soak ${settings.soakSeconds} s`,
+);
+
+try {
+  // ---------------------------------------------------------------- servers
+  const [jwtPort, introspectPort, keycloakMcpPort, barePort, tutorialPort] = await Promise.all(
+    [0, 1, 2, 3, 4].map(() => freePort()),
+  );
+  const resources = {
+    jwt: `http://localhost:${jwtPort}/mcp`,
+    opaque: `http://localhost:${introspectPort}/mcp`,
+    // The tutorial's resource is its server URL (no path); Keycloak's audience mapper names it.
+    keycloak: `http://localhost:${tutorialPort}`,
+  };
+  const asResources = [
+    { resource: resources.jwt, scopes: [SCOPE], defaultScopes: [SCOPE], accessTokenTtl: 3600 },
+    {
+      resource: resources.opaque,
+      scopes: [SCOPE],
+      accessTokenFormat: 'opaque',
+      accessTokenTtl: 3600,
+    },
+  ];
+  const asEnv = {
+    AUTH_CLIENTS: JSON.stringify([
+      {
+        client_id: INTROSPECTOR.id,
+        client_secret: INTROSPECTOR.secret,
+        grant_types: [],
+        response_types: [],
+        redirect_uris: [],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ]),
+    // The default (1,200 token requests per IP per minute) would cap the refresh load; the limiter
+    // itself still runs on every request.
+    AUTH_TOKEN_RATE_LIMIT: '100000000',
+  };
+  redis = await startRedis();
+  const authServers: Record<'sqlite' | 'redis', BenchServer> = {
+    sqlite: await startAuthServer({ resources: asResources, env: asEnv }),
+    redis: await startAuthServer({ store: redis.url, resources: asResources, env: asEnv }),
+  };
+  const keycloak = await startKeycloakServer({ mcpResource: resources.keycloak });
+  const discovery = {
+    sqlite: await discover(authServers.sqlite.issuer),
+    redis: await discover(authServers.redis.issuer),
+    keycloak: await discover(keycloak.issuer),
+  };
+  console.log(
+    `  auth-server (SQLite) ${authServers.sqlite.issuer}, auth-server (Redis ${redis.url}) ${authServers.redis.issuer}, Keycloak ${keycloak.issuer}`,
+  );
+
+  const mcp = mcpServerApp();
+  const startMcp = (name: string, resource: string, env: Record<string, string>) =>
+    startChildServer(name, process.execPath, [mcp.main], {
+      cwd: mcp.appDir,
+      env: {
+        ...process.env,
+        MCP_RESOURCE: resource,
+        LOG_LEVEL: 'warn',
+        LOG_FORMAT: 'json',
+        ...env,
+      },
+      readyUrl: `${new URL(resource).origin}/healthz`,
+    });
+  const introspectionEnv = {
+    AUTH_MODE: 'introspection',
+    AUTH_INTROSPECTION_CLIENT_ID: INTROSPECTOR.id,
+    AUTH_INTROSPECTION_CLIENT_SECRET: INTROSPECTOR.secret,
+    AUTH_INTROSPECTION_CACHE_TTL: '0',
+  };
+  const mcpServers: Record<string, ChildServer> = {
+    jwt: await startMcp('MCP server, JWT', resources.jwt, {
+      AUTH_ISSUER: authServers.sqlite.issuer,
+    }),
+    introspectOurs: await startMcp('MCP server, introspection at auth-server', resources.opaque, {
+      AUTH_ISSUER: authServers.sqlite.issuer,
+      ...introspectionEnv,
+    }),
+    // Keycloak's tokens name the tutorial's resource, so this server accepts that audience.
+    introspectKeycloak: await startMcp(
+      'MCP server, introspection at Keycloak',
+      `http://localhost:${keycloakMcpPort}/mcp`,
+      { AUTH_ISSUER: keycloak.issuer, AUTH_AUDIENCE: resources.keycloak, ...introspectionEnv },
+    ),
+    bare: await startChildServer(
+      'no auth',
+      process.execPath,
+      ['--import', 'tsx', join(mcp.appDir, 'bench', 'bare-server.ts'), String(barePort)],
+      {
+        cwd: mcp.appDir,
+        env: { ...process.env },
+        readyUrl: `http://127.0.0.1:${barePort}/mcp`,
+        readyStatus: 'any',
+      },
+    ),
+  };
+  const python = pythonWithMcpSdk();
+  if (python) {
+    mcpServers.tutorial = await startChildServer(
+      "tutorial's Python server",
+      python,
+      [join(REPO_ROOT, 'tests', 'e2e', 'python', 'tutorial_server.py')],
+      {
+        cwd: REPO_ROOT,
+        env: {
+          ...process.env,
+          HOST: 'localhost',
+          PORT: String(tutorialPort),
+          AUTH_HOST: 'localhost',
+          AUTH_PORT: new URL(keycloak.issuer).port,
+          AUTH_REALM: 'mcp',
+          OAUTH_CLIENT_ID: INTROSPECTOR.id,
+          OAUTH_CLIENT_SECRET: INTROSPECTOR.secret,
+          MCP_SCOPE: SCOPE,
+        },
+        readyUrl: `${resources.keycloak}/.well-known/oauth-protected-resource`,
+      },
+    );
+  } else {
+    console.log(
+      "  the tutorial's Python server is left out: no Python MCP SDK in .tools/python (run `npm test` once, or set GATEHOUSE_PYTHON)",
+    );
+  }
+
+  // ---------------------------------------------------------------- tokens
+  const ours = await obtainToken(authServers.sqlite.issuer, resources.jwt, SCOPE);
+  const oursOpaque = await obtainToken(authServers.sqlite.issuer, resources.opaque, SCOPE);
+  const onRedisOpaque = await obtainToken(authServers.redis.issuer, resources.opaque, SCOPE);
+  // Keycloak's access tokens live 300 s (the realm's setting): refreshed before every phase.
+  let keycloakTokens = await obtainToken(keycloak.issuer, resources.keycloak, SCOPE);
+  const keycloakAccessToken = async (): Promise<string> => {
+    const response = await fetch(discovery.keycloak.token_endpoint, {
+      method: 'POST',
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: keycloakTokens.clientId,
+        refresh_token: keycloakTokens.refreshToken,
+      }),
+    });
+    const body = (await response.json()) as { access_token: string; refresh_token: string };
+    if (!response.ok) throw new Error(`Keycloak refresh failed: HTTP ${response.status}`);
+    keycloakTokens = {
+      ...keycloakTokens,
+      accessToken: body.access_token,
+      refreshToken: body.refresh_token,
+    };
+    return body.access_token;
+  };
+
+  // ---------------------------------------------------------------- 1. token validation
+  console.log('\n1. token validation');
+  const jwks = (await (await fetch(discovery.sqlite.jwks_uri)).json()) as JSONWebKeySet;
+  const header = JSON.parse(
+    Buffer.from(ours.accessToken.split('.')[0] ?? '', 'base64url').toString('utf8'),
+  ) as { kid?: string; alg: string };
+  const jwk = jwks.keys.find((key) => key.kid === header.kid);
+  if (!jwk) throw new Error(`no key ${header.kid} in ${discovery.sqlite.jwks_uri}`);
+  const localKey = await importJWK(jwk, header.alg);
+  const joseOptions = {
+    issuer: authServers.sqlite.issuer,
+    audience: resources.jwt,
+    algorithms: [header.alg],
+  };
+  const jwtVerifier = createJwtVerifier({
+    issuer: authServers.sqlite.issuer,
+    audience: resources.jwt,
+    jwksUri: discovery.sqlite.jwks_uri,
+    verifiedTokenCacheSize: 0,
+  });
+  await jwtVerifier.warm();
+  const introspecting = (name: keyof typeof discovery, issuer: string, audience: string) =>
+    createIntrospectionVerifier({
+      issuer,
+      audience,
+      introspectionEndpoint: discovery[name].introspection_endpoint,
+      clientId: INTROSPECTOR.id,
+      clientSecret: INTROSPECTOR.secret,
+      cacheTtlSec: 0,
+    });
+  const introspectSqlite = introspecting('sqlite', authServers.sqlite.issuer, resources.opaque);
+  const introspectRedis = introspecting('redis', authServers.redis.issuer, resources.opaque);
+  const introspectKeycloak = introspecting('keycloak', keycloak.issuer, resources.keycloak);
+  const keycloakJwtVerifier = createJwtVerifier({
+    issuer: keycloak.issuer,
+    audience: resources.keycloak,
+    jwksUri: discovery.keycloak.jwks_uri,
+    allowPlainJwt: true, // Keycloak types its access tokens `JWT`, not `at+jwt`
+    verifiedTokenCacheSize: 0,
+  });
+  await keycloakJwtVerifier.warm();
+  const keycloakToken = await keycloakAccessToken();
+  // Fail loudly rather than time a path that refuses.
+  await jwtVerify(ours.accessToken, localKey, joseOptions);
+  await jwtVerifier.verify(ours.accessToken);
+  await introspectSqlite.verify(oursOpaque.accessToken);
+  await introspectRedis.verify(onRedisOpaque.accessToken);
+  await introspectKeycloak.verify(keycloakToken);
+  await keycloakJwtVerifier.verify(keycloakToken);
+  const validation = await timeInterleaved(
+    [
+      {
+        name: '(a) jose.jwtVerify, local key (our JWT)',
+        run: () => jwtVerify(ours.accessToken, localKey, joseOptions),
+      },
+      {
+        name: '(b) auth-core JWT mode (our JWT)',
+        run: () => jwtVerifier.verify(ours.accessToken),
+      },
+      {
+        name: "(b') auth-core JWT mode (Keycloak's JWT)",
+        run: () => keycloakJwtVerifier.verify(keycloakToken),
+      },
+      {
+        name: '(c) auth-core introspection, no cache: auth-server, SQLite',
+        run: () => introspectSqlite.verify(oursOpaque.accessToken),
+      },
+      {
+        name: '(c) auth-core introspection, no cache: auth-server, Redis',
+        run: () => introspectRedis.verify(onRedisOpaque.accessToken),
+      },
+      {
+        name: '(c) auth-core introspection, no cache: Keycloak',
+        run: () => introspectKeycloak.verify(keycloakToken),
+      },
+    ],
+    { rounds: 5, roundMs: settings.validationRoundMs, warmupMs: 1000 },
+  );
+  const validationSummary = validation.map((result) => ({
+    name: result.name,
+    opsPerSec: result.opsPerSec,
+    p50Us: percentile(result.samplesUs, 50),
+    p99Us: percentile(result.samplesUs, 99),
+    n: result.samplesUs.length,
+  }));
+  const baselineOps = validationSummary[0]?.opsPerSec ?? Number.NaN;
+  const validationTable = markdownTable([
+    ['case', 'validations/s', 'p50 (µs)', 'p99 (µs)', 'throughput vs (a)', 'n'],
+    ...validationSummary.map((row) => [
+      row.name,
+      num(row.opsPerSec, ''),
+      num(row.p50Us, ''),
+      num(row.p99Us, ''),
+      times(ratio(row.opsPerSec, baselineOps)),
+      String(row.n),
+    ]),
+  ]);
+  console.log(validationTable);
+
+  // ---------------------------------------------------------------- 2. MCP tools/call
+  console.log('\n2. MCP tools/call');
+  interface McpCase {
+    readonly key: string;
+    readonly name: string;
+    readonly url: string;
+    readonly token: () => Promise<string | undefined>;
+  }
+  const mcpCases: McpCase[] = [
+    {
+      key: 'bare',
+      name: 'no auth (same SDK handler and tools)',
+      url: `http://127.0.0.1:${barePort}/mcp`,
+      token: async () => undefined,
+    },
+    {
+      key: 'jwt',
+      name: 'our MCP server, JWT (auth-core)',
+      url: resources.jwt,
+      token: async () => ours.accessToken,
+    },
+    {
+      key: 'introspectOurs',
+      name: 'our MCP server, introspecting every request at auth-server',
+      url: resources.opaque,
+      token: async () => oursOpaque.accessToken,
+    },
+    {
+      key: 'introspectKeycloak',
+      name: 'our MCP server, introspecting every request at Keycloak',
+      url: `http://localhost:${keycloakMcpPort}/mcp`,
+      token: keycloakAccessToken,
+    },
+    ...(mcpServers.tutorial
+      ? [
+          {
+            key: 'tutorial',
+            name: "tutorial's Python server, introspecting every request at Keycloak",
+            url: `${resources.keycloak}/`,
+            token: keycloakAccessToken,
+          },
+        ]
+      : []),
+  ];
+  const headersOf = async (c: McpCase) => {
+    const headers = await mcpRequestHeaders(c.url, await c.token());
+    await checkToolsCall(c.url, headers);
+    return headers;
+  };
+  const mcpRuns: Record<string, LoadSample[]> = {};
+  for (const c of mcpCases) {
+    await load({
+      url: c.url,
+      method: 'POST',
+      headers: await headersOf(c),
+      body: TOOLS_CALL_BODY,
+      connections: settings.connections,
+      seconds: settings.warmupSeconds,
+    });
+  }
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const c of mcpCases) {
+      const sample = await load({
+        url: c.url,
+        method: 'POST',
+        headers: await headersOf(c),
+        body: TOOLS_CALL_BODY,
+        connections: settings.connections,
+        seconds: settings.seconds,
+      });
+      mcpRuns[c.key] = [...(mcpRuns[c.key] ?? []), sample];
+    }
+    console.log(`  round ${round + 1}/${settings.rounds} done`);
+  }
+  // Concurrency 1, µs resolution: the per-request cost without queueing (autocannon's latency is
+  // whole milliseconds).
+  const sequentialHeaders = new Map<string, Record<string, string>>();
+  for (const c of mcpCases) sequentialHeaders.set(c.key, await headersOf(c));
+  const sequential = await timeInterleaved(
+    mcpCases.map((c) => ({
+      name: c.key,
+      run: async () => {
+        const response = await fetch(c.url, {
+          method: 'POST',
+          headers: sequentialHeaders.get(c.key) ?? {},
+          body: TOOLS_CALL_BODY,
+        });
+        await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`${c.name}: HTTP ${response.status}`);
+      },
+    })),
+    { rounds: settings.rounds, roundMs: 2000, warmupMs: 500 },
+  );
+  const mcpSummary = mcpCases.map((c) => {
+    const runs = mcpRuns[c.key] ?? [];
+    const single = sequential.find((result) => result.name === c.key)?.samplesUs ?? [];
+    return {
+      key: c.key,
+      name: c.name,
+      requestsPerSec: median(runs.map((run) => run.requestsPerSec)),
+      p50Ms: median(runs.map((run) => run.p50Ms)),
+      p99Ms: median(runs.map((run) => run.p99Ms)),
+      failed: runs.reduce((sum, run) => sum + run.errors + run.non2xx, 0),
+      requests: runs.reduce((sum, run) => sum + run.requests, 0),
+      sequentialP50Us: percentile(single, 50),
+      sequentialP99Us: percentile(single, 99),
+      sequentialN: single.length,
+      runs,
+    };
+  });
+  const bare = mcpSummary.find((row) => row.key === 'bare');
+  const mcpTable = markdownTable([
+    [
+      'server',
+      'requests/s',
+      'vs no auth',
+      'p50 (ms)',
+      'p99 (ms)',
+      'failed / requests',
+      'concurrency 1: p50 (µs)',
+      'p99 (µs)',
+      'p50 vs no auth',
+    ],
+    ...mcpSummary.map((row) => [
+      row.name,
+      num(row.requestsPerSec, ''),
+      times(ratio(row.requestsPerSec, bare?.requestsPerSec ?? Number.NaN)),
+      num(row.p50Ms, ''),
+      num(row.p99Ms, ''),
+      `${row.failed} / ${row.requests.toLocaleString('en-US')}`,
+      num(row.sequentialP50Us, ''),
+      num(row.sequentialP99Us, ''),
+      `${(((row.sequentialP50Us - (bare?.sequentialP50Us ?? Number.NaN)) / (bare?.sequentialP50Us ?? Number.NaN)) * 100).toFixed(1)} %`,
+    ]),
+  ]);
+  console.log(mcpTable);
+
+  // ---------------------------------------------------------------- 3. refresh grant
+  console.log('\n3. token endpoint, refresh grant');
+  const refreshSystems = [
+    { key: 'sqlite', name: 'auth-server, SQLite store', issuer: authServers.sqlite.issuer },
+    { key: 'redis', name: 'auth-server, Redis store', issuer: authServers.redis.issuer },
+    { key: 'keycloak', name: `Keycloak ${KEYCLOAK_VERSION}`, issuer: keycloak.issuer },
+  ] as const;
+  const resourceOf = (key: (typeof refreshSystems)[number]['key']) =>
+    key === 'keycloak' ? resources.keycloak : resources.jwt;
+  const chains = Object.fromEntries(
+    await Promise.all(
+      refreshSystems.map(async (system) => {
+        const first = await obtainToken(system.issuer, resourceOf(system.key), SCOPE);
+        const newChain = async () =>
+          (
+            await obtainToken(system.issuer, resourceOf(system.key), SCOPE, undefined, {
+              clientId: first.clientId,
+            })
+          ).refreshToken;
+        const initial = [first.refreshToken];
+        while (initial.length < settings.connections) initial.push(await newChain());
+        const pool = refreshChains({
+          tokenEndpoint: discovery[system.key].token_endpoint,
+          clientId: first.clientId,
+          initial,
+          newChain,
+        });
+        await pool.repair(settings.connections); // fills the spares
+        return [system.key, pool] as const;
+      }),
+    ),
+  );
+  const refreshLoad = (key: (typeof refreshSystems)[number]['key'], seconds: number) => {
+    const pool = chains[key];
+    if (!pool) throw new Error(`no refresh chains for ${key}`);
+    return load({
+      url: discovery[key].token_endpoint,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      connections: settings.connections,
+      seconds,
+      dynamic: { build: () => pool.build(), onResponse: (s, b) => pool.onResponse(s, b) },
+    });
+  };
+  const refreshRuns: Record<string, Array<LoadSample & { broken: number; replaced: number }>> = {};
+  for (const system of refreshSystems) {
+    await refreshLoad(system.key, settings.warmupSeconds);
+    chains[system.key]?.takeBroken();
+    await chains[system.key]?.repair(settings.connections);
+  }
+  for (let round = 0; round < settings.rounds; round++) {
+    for (const system of refreshSystems) {
+      const sample = await refreshLoad(system.key, settings.seconds);
+      const pool = chains[system.key];
+      const broken = pool?.takeBroken() ?? 0;
+      const replaced = (await pool?.repair(settings.connections)) ?? 0;
+      refreshRuns[system.key] = [
+        ...(refreshRuns[system.key] ?? []),
+        { ...sample, broken, replaced },
+      ];
+    }
+    console.log(`  round ${round + 1}/${settings.rounds} done`);
+  }
+  const refreshSummary = refreshSystems.map((system) => {
+    const runs = refreshRuns[system.key] ?? [];
+    return {
+      key: system.key,
+      name: system.name,
+      requestsPerSec: median(runs.map((run) => run.requestsPerSec)),
+      p50Ms: median(runs.map((run) => run.p50Ms)),
+      p99Ms: median(runs.map((run) => run.p99Ms)),
+      failed: runs.reduce((sum, run) => sum + run.errors + run.non2xx, 0),
+      requests: runs.reduce((sum, run) => sum + run.requests, 0),
+      cutOffAtEnd: runs.reduce((sum, run) => sum + run.replaced, 0),
+      runs,
+    };
+  });
+  const keycloakRefresh = refreshSummary.find((row) => row.key === 'keycloak');
+  const refreshTable = markdownTable([
+    ['token endpoint', 'refreshes/s', 'vs Keycloak', 'p50 (ms)', 'p99 (ms)', 'failed / requests'],
+    ...refreshSummary.map((row) => [
+      row.name,
+      num(row.requestsPerSec, ''),
+      times(ratio(row.requestsPerSec, keycloakRefresh?.requestsPerSec ?? Number.NaN)),
+      num(row.p50Ms, ''),
+      num(row.p99Ms, ''),
+      `${row.failed} / ${row.requests.toLocaleString('en-US')}`,
+    ]),
+  ]);
+  console.log(refreshTable);
+
+  // ---------------------------------------------------------------- 6. soak
+  console.log(`\n6. soak at saturation, ${settings.soakSeconds} s each`);
+  const soak = async (pid: number, run: () => Promise<LoadSample>) => {
+    const rss = sampleEvery(1000, () => treeRss(pid).totalMb);
+    const sample = await run();
+    const series = rss.stop();
+    const first = series[0]?.value ?? Number.NaN;
+    const last = series.at(-1)?.value ?? Number.NaN;
+    const afterTen = series.find((point) => point.atMs >= 10_000)?.value ?? Number.NaN;
+    return {
+      ...sample,
+      rssStartMb: first,
+      rssAfter10sMb: afterTen,
+      rssEndMb: last,
+      rssMaxMb: Math.max(...series.map((point) => point.value)),
+      growthPct: ((last - first) / first) * 100,
+      growthAfter10sPct: ((last - afterTen) / afterTen) * 100,
+      rssSeries: series.map((point) => [Math.round(point.atMs / 100) / 10, point.value]),
+    };
+  };
+  const jwtServer = mcpServers.jwt;
+  if (!jwtServer) throw new Error('the JWT MCP server is missing');
+  const jwtCase = mcpCases.find((c) => c.key === 'jwt');
+  const soakMcpHeaders = jwtCase ? await headersOf(jwtCase) : {};
+  const soakMcp = await soak(jwtServer.pid, () =>
+    load({
+      url: resources.jwt,
+      method: 'POST',
+      headers: soakMcpHeaders,
+      body: TOOLS_CALL_BODY,
+      connections: settings.connections,
+      seconds: settings.soakSeconds,
+    }),
+  );
+  const soakToken = await soak(authServers.sqlite.pid, () =>
+    refreshLoad('sqlite', settings.soakSeconds),
+  );
+  const soakTokenBroken = chains.sqlite?.takeBroken() ?? 0;
+  const soakRows = [
+    ['MCP server (JWT mode), tools/call', soakMcp, 0],
+    ['auth-server (SQLite), refresh grant', soakToken, soakTokenBroken],
+  ] as const;
+  const soakTable = markdownTable([
+    [
+      'soak',
+      'requests',
+      'requests/s',
+      'p99 (ms)',
+      'failed',
+      'RSS start',
+      'RSS at 10 s',
+      'RSS end',
+      'RSS max',
+      'growth',
+      'growth after 10 s',
+    ],
+    ...soakRows.map(([name, row]) => [
+      name,
+      row.requests.toLocaleString('en-US'),
+      num(row.requestsPerSec, ''),
+      num(row.p99Ms, ''),
+      String(row.errors + row.non2xx),
+      num(row.rssStartMb, 'MB'),
+      num(row.rssAfter10sMb, 'MB'),
+      num(row.rssEndMb, 'MB'),
+      num(row.rssMaxMb, 'MB'),
+      `${row.growthPct.toFixed(1)} %`,
+      `${row.growthAfter10sPct.toFixed(1)} %`,
+    ]),
+  ]);
+  console.log(soakTable);
+
+  const file = writeResults('under-load', environment.date, {
+    benchmark: 'under-load',
+    environment,
+    settings,
+    validation: validationSummary,
+    toolsCall: mcpSummary,
+    refresh: refreshSummary,
+    soak: { mcp: soakMcp, tokenEndpoint: { ...soakToken, brokenChains: soakTokenBroken } },
+  });
+  console.log(`\nRaw results: ${file}`);
+} finally {
+  await stopEverything();
+}
