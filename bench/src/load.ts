@@ -26,10 +26,14 @@ export interface LoadOptions {
   readonly body?: string;
   readonly connections: number;
   readonly seconds: number;
-  /** Requests built per request (e.g. rotating refresh tokens); `body` is then ignored. */
+  /**
+   * Requests built one by one (rotating refresh tokens, one MCP session per connection): `setup`
+   * gives the body and/or extra headers of the next request, `onResponse` sees every answer before
+   * the same connection sends its next request.
+   */
   readonly dynamic?: {
-    readonly build: () => string;
-    readonly onResponse: (status: number, body: string) => void;
+    readonly setup: () => { body?: string; headers?: Record<string, string> };
+    readonly onResponse: (status: number, body: string, headers: Record<string, string>) => void;
   };
 }
 
@@ -47,11 +51,16 @@ export async function load(options: LoadOptions): Promise<LoadSample> {
             {
               method: options.method ?? 'POST',
               headers: options.headers ?? {},
-              setupRequest: (request: autocannon.Request) => ({
-                ...request,
-                body: dynamic.build(),
-              }),
-              onResponse: (status: number, body: string) => dynamic.onResponse(status, body),
+              setupRequest: (request: autocannon.Request) => {
+                const next = dynamic.setup();
+                return {
+                  ...request,
+                  headers: { ...options.headers, ...next.headers },
+                  body: next.body ?? options.body ?? '',
+                };
+              },
+              onResponse: (status: number, body: string, _context: unknown, headers: unknown) =>
+                dynamic.onResponse(status, body, lowerCaseKeys(headers)),
             },
           ],
         }
@@ -71,6 +80,13 @@ export async function load(options: LoadOptions): Promise<LoadSample> {
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
   };
+}
+
+function lowerCaseKeys(headers: unknown): Record<string, string> {
+  const result: Record<string, string> = {};
+  if (headers && typeof headers === 'object')
+    for (const [key, value] of Object.entries(headers)) result[key.toLowerCase()] = String(value);
+  return result;
 }
 
 /** Samples `read()` every `everyMs` until `stop()` is called; returns what it read, with times. */

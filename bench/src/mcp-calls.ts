@@ -67,3 +67,35 @@ export async function checkToolsCall(url: string, headers: Record<string, string
   if (response.status !== 200 || !text.includes('"result"') || text.includes('"isError":true'))
     throw new Error(`tools/call at ${url} answered HTTP ${response.status}: ${text.slice(0, 300)}`);
 }
+
+/**
+ * One MCP session per connection for a stateful server (the tutorial's Python server hands out
+ * sessions; the Python SDK 2.3 stalls concurrent requests within one session, and N independent
+ * clients would hold N sessions anyway). Each request takes a free session, each answer gives back
+ * the one named in its `mcp-session-id` header. `undefined` for a stateless server (no sessions).
+ */
+export async function mcpSessionPool(
+  url: string,
+  token: string | undefined,
+  size: number,
+): Promise<
+  | {
+      setup: () => { headers: Record<string, string> };
+      onResponse: (status: number, body: string, headers: Record<string, string>) => void;
+    }
+  | undefined
+> {
+  const first = await mcpRequestHeaders(url, token);
+  if (!first['mcp-session-id']) return undefined;
+  const sessions = [first];
+  while (sessions.length < size) sessions.push(await mcpRequestHeaders(url, token));
+  const byId = new Map(sessions.map((headers) => [headers['mcp-session-id'], headers]));
+  const free = [...sessions];
+  return {
+    setup: () => ({ headers: free.pop() ?? first }),
+    onResponse: (_status, _body, headers) => {
+      const session = byId.get(headers['mcp-session-id']);
+      if (session) free.push(session);
+    },
+  };
+}

@@ -103,15 +103,22 @@ async function reap(pids: readonly number[], graceMs: number): Promise<void> {
  * launcher polls every 250 ms). Free ports, so a test suite's Keycloak can run at the same time.
  */
 export async function startKeycloakServer(
-  options: { mcpResource?: string } = {},
+  options: {
+    mcpResource?: string;
+    /** `file`: H2 in a fresh directory, persisted like our SQLite file (default: in memory). */
+    database?: 'mem' | 'file';
+  } = {},
 ): Promise<BenchServer> {
   const [port, managementPort] = await twoFreePorts();
+  const dataDir =
+    options.database === 'file' ? mkdtempSync(join(tmpdir(), 'gatehouse-bench-kc-')) : undefined;
+  if (dataDir) dataDirs.add(dataDir);
   const keycloak = await startKeycloak({
     cacheDir: keycloakCacheDir(),
     port,
     managementPort,
     mcpResource: options.mcpResource ?? MCP_RESOURCE,
-    database: 'mem',
+    database: dataDir ? { dir: dataDir } : 'mem',
   });
   const pid = keycloak.child.pid ?? 0;
   const fields = {
@@ -126,6 +133,10 @@ export async function startKeycloakServer(
     const tree = processTree(pid);
     await keycloak.stop(30_000);
     await reap(tree, 10_000);
+    if (dataDir) {
+      rmSync(dataDir, { recursive: true, force: true });
+      dataDirs.delete(dataDir);
+    }
   });
 }
 

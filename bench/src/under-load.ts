@@ -22,7 +22,7 @@ import { KEYCLOAK_VERSION } from '@gatehouse/keycloak-runner';
 import { freePort, obtainToken, type RunningRedis, startRedis } from '@gatehouse/testkit';
 import { importJWK, type JSONWebKeySet, jwtVerify } from 'jose';
 import { type LoadSample, load, sampleEvery } from './load.js';
-import { checkToolsCall, mcpRequestHeaders, TOOLS_CALL_BODY } from './mcp-calls.js';
+import { checkToolsCall, mcpRequestHeaders, mcpSessionPool, TOOLS_CALL_BODY } from './mcp-calls.js';
 import { treeRss } from './process-memory.js';
 import { refreshChains } from './refresh-chains.js';
 import { benchEnvironment, markdownTable, num, times, writeResults } from './report.js';
@@ -51,6 +51,7 @@ const settings = {
   warmupSeconds: setting('BENCH_WARMUP_SECONDS', 5, 0),
   validationRoundMs: setting('BENCH_VALIDATION_ROUND_MS', 1000, 100),
   soakSeconds: setting('BENCH_SOAK_SECONDS', 60, 5),
+  soakWarmupSeconds: setting('BENCH_SOAK_WARMUP_SECONDS', 10, 0),
 };
 const SCOPE = 'mcp:tools';
 /** The realm's `mcp-server` client secret (keycloak-runner's default) and ours alike. */
@@ -142,7 +143,9 @@ try {
     sqlite: await startAuthServer({ resources: asResources, env: asEnv }),
     redis: await startAuthServer({ store: redis.url, resources: asResources, env: asEnv }),
   };
-  const keycloak = await startKeycloakServer({ mcpResource: resources.keycloak });
+  // H2 in a file: Keycloak persists what it writes, as our SQLite store does (in-memory H2 would
+  // compare a database that keeps nothing with one that syncs its log).
+  const keycloak = await startKeycloakServer({ mcpResource: resources.keycloak, database: 'file' });
   const discovery = {
     sqlite: await discover(authServers.sqlite.issuer),
     redis: await discover(authServers.redis.issuer),
@@ -398,27 +401,27 @@ try {
     await checkToolsCall(c.url, headers);
     return headers;
   };
-  const mcpRuns: Record<string, LoadSample[]> = {};
-  for (const c of mcpCases) {
-    await load({
+  /** tools/call load on one case: fresh token, and one session per connection where it has any. */
+  const toolsCallLoad = async (c: McpCase, seconds: number) => {
+    const token = await c.token();
+    const headers = await mcpRequestHeaders(c.url, token);
+    await checkToolsCall(c.url, headers);
+    const sessions = await mcpSessionPool(c.url, token, settings.connections);
+    return load({
       url: c.url,
       method: 'POST',
-      headers: await headersOf(c),
+      headers,
       body: TOOLS_CALL_BODY,
       connections: settings.connections,
-      seconds: settings.warmupSeconds,
+      seconds,
+      ...(sessions ? { dynamic: sessions } : {}),
     });
-  }
+  };
+  const mcpRuns: Record<string, LoadSample[]> = {};
+  for (const c of mcpCases) await toolsCallLoad(c, settings.warmupSeconds);
   for (let round = 0; round < settings.rounds; round++) {
     for (const c of mcpCases) {
-      const sample = await load({
-        url: c.url,
-        method: 'POST',
-        headers: await headersOf(c),
-        body: TOOLS_CALL_BODY,
-        connections: settings.connections,
-        seconds: settings.seconds,
-      });
+      const sample = await toolsCallLoad(c, settings.seconds);
       mcpRuns[c.key] = [...(mcpRuns[c.key] ?? []), sample];
     }
     console.log(`  round ${round + 1}/${settings.rounds} done`);
@@ -518,34 +521,35 @@ try {
       }),
     ),
   );
-  const refreshLoad = (key: (typeof refreshSystems)[number]['key'], seconds: number) => {
+  /**
+   * One refresh-grant run. Chains whose last request autocannon cut off when the previous run
+   * ended are replaced first (`replaced`); chains that break during the run are `broken` (their
+   * failed answers are in the run's failures too).
+   */
+  const refreshLoad = async (key: (typeof refreshSystems)[number]['key'], seconds: number) => {
     const pool = chains[key];
     if (!pool) throw new Error(`no refresh chains for ${key}`);
-    return load({
+    const replaced = await pool.repair(settings.connections);
+    pool.takeBroken();
+    const sample = await load({
       url: discovery[key].token_endpoint,
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       connections: settings.connections,
       seconds,
-      dynamic: { build: () => pool.build(), onResponse: (s, b) => pool.onResponse(s, b) },
+      dynamic: {
+        setup: () => ({ body: pool.build() }),
+        onResponse: (status, body) => pool.onResponse(status, body),
+      },
     });
+    return { ...sample, broken: pool.takeBroken(), replaced };
   };
   const refreshRuns: Record<string, Array<LoadSample & { broken: number; replaced: number }>> = {};
-  for (const system of refreshSystems) {
-    await refreshLoad(system.key, settings.warmupSeconds);
-    chains[system.key]?.takeBroken();
-    await chains[system.key]?.repair(settings.connections);
-  }
+  for (const system of refreshSystems) await refreshLoad(system.key, settings.warmupSeconds);
   for (let round = 0; round < settings.rounds; round++) {
     for (const system of refreshSystems) {
       const sample = await refreshLoad(system.key, settings.seconds);
-      const pool = chains[system.key];
-      const broken = pool?.takeBroken() ?? 0;
-      const replaced = (await pool?.repair(settings.connections)) ?? 0;
-      refreshRuns[system.key] = [
-        ...(refreshRuns[system.key] ?? []),
-        { ...sample, broken, replaced },
-      ];
+      refreshRuns[system.key] = [...(refreshRuns[system.key] ?? []), sample];
     }
     console.log(`  round ${round + 1}/${settings.rounds} done`);
   }
@@ -559,7 +563,8 @@ try {
       p99Ms: median(runs.map((run) => run.p99Ms)),
       failed: runs.reduce((sum, run) => sum + run.errors + run.non2xx, 0),
       requests: runs.reduce((sum, run) => sum + run.requests, 0),
-      cutOffAtEnd: runs.reduce((sum, run) => sum + run.replaced, 0),
+      brokenChains: runs.reduce((sum, run) => sum + run.broken, 0),
+      chainsReplacedBetweenRuns: runs.reduce((sum, run) => sum + run.replaced, 0),
       runs,
     };
   });
@@ -579,72 +584,62 @@ try {
 
   // ---------------------------------------------------------------- 6. soak
   console.log(`\n6. soak at saturation, ${settings.soakSeconds} s each`);
-  const soak = async (pid: number, run: () => Promise<LoadSample>) => {
+  // Each soak starts after a warm-up at the same load, so that the heap has grown to its working
+  // size: growth during the soak is what would show a leak. The idle figure is reported too.
+  const soak = async (pid: number, run: (seconds: number) => Promise<LoadSample>) => {
+    const rssIdleMb = treeRss(pid).totalMb;
+    const warmup = await run(settings.soakWarmupSeconds);
     const rss = sampleEvery(1000, () => treeRss(pid).totalMb);
-    const sample = await run();
+    const sample = await run(settings.soakSeconds);
     const series = rss.stop();
     const first = series[0]?.value ?? Number.NaN;
     const last = series.at(-1)?.value ?? Number.NaN;
-    const afterTen = series.find((point) => point.atMs >= 10_000)?.value ?? Number.NaN;
     return {
       ...sample,
+      warmupFailed: warmup.errors + warmup.non2xx,
+      rssIdleMb,
       rssStartMb: first,
-      rssAfter10sMb: afterTen,
       rssEndMb: last,
       rssMaxMb: Math.max(...series.map((point) => point.value)),
       growthPct: ((last - first) / first) * 100,
-      growthAfter10sPct: ((last - afterTen) / afterTen) * 100,
       rssSeries: series.map((point) => [Math.round(point.atMs / 100) / 10, point.value]),
     };
   };
-  const jwtServer = mcpServers.jwt;
-  if (!jwtServer) throw new Error('the JWT MCP server is missing');
   const jwtCase = mcpCases.find((c) => c.key === 'jwt');
-  const soakMcpHeaders = jwtCase ? await headersOf(jwtCase) : {};
-  const soakMcp = await soak(jwtServer.pid, () =>
-    load({
-      url: resources.jwt,
-      method: 'POST',
-      headers: soakMcpHeaders,
-      body: TOOLS_CALL_BODY,
-      connections: settings.connections,
-      seconds: settings.soakSeconds,
-    }),
-  );
-  const soakToken = await soak(authServers.sqlite.pid, () =>
-    refreshLoad('sqlite', settings.soakSeconds),
-  );
-  const soakTokenBroken = chains.sqlite?.takeBroken() ?? 0;
+  const jwtServer = mcpServers.jwt;
+  if (!jwtCase || !jwtServer) throw new Error('the JWT MCP server is missing');
+  const soakMcp = await soak(jwtServer.pid, (seconds) => toolsCallLoad(jwtCase, seconds));
+  const soakToken = await soak(authServers.sqlite.pid, (seconds) => refreshLoad('sqlite', seconds));
   const soakRows = [
-    ['MCP server (JWT mode), tools/call', soakMcp, 0],
-    ['auth-server (SQLite), refresh grant', soakToken, soakTokenBroken],
+    ['MCP server (JWT mode), tools/call', soakMcp],
+    ['auth-server (SQLite), refresh grant', soakToken],
   ] as const;
   const soakTable = markdownTable([
     [
       'soak',
       'requests',
       'requests/s',
+      'p50 (ms)',
       'p99 (ms)',
       'failed',
-      'RSS start',
-      'RSS at 10 s',
+      'RSS idle before',
+      'RSS at soak start',
       'RSS end',
       'RSS max',
-      'growth',
-      'growth after 10 s',
+      'growth during soak',
     ],
     ...soakRows.map(([name, row]) => [
       name,
       row.requests.toLocaleString('en-US'),
       num(row.requestsPerSec, ''),
+      num(row.p50Ms, ''),
       num(row.p99Ms, ''),
-      String(row.errors + row.non2xx),
+      String(row.errors + row.non2xx + row.warmupFailed),
+      num(row.rssIdleMb, 'MB'),
       num(row.rssStartMb, 'MB'),
-      num(row.rssAfter10sMb, 'MB'),
       num(row.rssEndMb, 'MB'),
       num(row.rssMaxMb, 'MB'),
       `${row.growthPct.toFixed(1)} %`,
-      `${row.growthAfter10sPct.toFixed(1)} %`,
     ]),
   ]);
   console.log(soakTable);
@@ -656,7 +651,7 @@ try {
     validation: validationSummary,
     toolsCall: mcpSummary,
     refresh: refreshSummary,
-    soak: { mcp: soakMcp, tokenEndpoint: { ...soakToken, brokenChains: soakTokenBroken } },
+    soak: { mcp: soakMcp, tokenEndpoint: soakToken },
   });
   console.log(`\nRaw results: ${file}`);
 } finally {

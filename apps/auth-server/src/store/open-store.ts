@@ -1,10 +1,16 @@
 import type { StoreLocation } from '../config.js';
-import { RedisStore } from './redis-store.js';
-import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
 
-/** The store `AUTH_STORE` names: SQLite (a file, or in memory) or Redis. */
+/**
+ * The store `AUTH_STORE` names: SQLite (a file, or in memory) or Redis. Each backend is loaded
+ * only when chosen: its client library is most of a backend's memory (ioredis alone adds ~20 MB
+ * of resident memory to a process that never talks to Redis).
+ */
 export async function openStore(location: StoreLocation): Promise<Store> {
-  if (location.kind === 'redis') return RedisStore.connect(location.url);
+  if (location.kind === 'redis') {
+    const { RedisStore } = await import('./redis-store.js');
+    return RedisStore.connect(location.url);
+  }
+  const { SqliteStore } = await import('./sqlite-store.js');
   return new SqliteStore(location);
 }

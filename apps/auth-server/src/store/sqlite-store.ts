@@ -88,45 +88,52 @@ export class SqliteStore implements Store {
 
   #lock: Promise<void> = Promise.resolve();
 
+  /** Prepared once, reused: preparing a statement costs more than running a lookup by key. */
+  #statements = new Map<string, Database.Statement>();
+  #sql(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   async ping(): Promise<boolean> {
-    return this.db.prepare('SELECT 1 AS ok').get() !== undefined;
+    return this.#sql('SELECT 1 AS ok').get() !== undefined;
   }
 
   async getUser(username: string): Promise<StoredUser | undefined> {
-    const row = this.db
-      .prepare('SELECT username, password_hash, created_at FROM users WHERE username = ?')
-      .get(username) as { username: string; password_hash: string; created_at: number } | undefined;
+    const row = this.#sql(
+      'SELECT username, password_hash, created_at FROM users WHERE username = ?',
+    ).get(username) as { username: string; password_hash: string; created_at: number } | undefined;
     return (
       row && { username: row.username, passwordHash: row.password_hash, createdAt: row.created_at }
     );
   }
 
   async putUser(username: string, passwordHash: string): Promise<void> {
-    this.db
-      .prepare(
-        'INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash',
-      )
-      .run(username, passwordHash, Date.now());
+    this.#sql(
+      'INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash',
+    ).run(username, passwordHash, Date.now());
   }
 
   async deleteUser(username: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM users WHERE username = ?').run(username).changes > 0;
+    return this.#sql('DELETE FROM users WHERE username = ?').run(username).changes > 0;
   }
 
   async listUsers(): Promise<string[]> {
     return (
-      this.db.prepare('SELECT username FROM users ORDER BY username').all() as Array<{
+      this.#sql('SELECT username FROM users ORDER BY username').all() as Array<{
         username: string;
       }>
     ).map((r) => r.username);
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    const rows = this.db
-      .prepare(
-        'SELECT kid, alg, private_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid',
-      )
-      .all() as Array<{
+    const rows = this.#sql(
+      'SELECT kid, alg, private_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid',
+    ).all() as Array<{
       kid: string;
       alg: string;
       private_jwk: string;
@@ -143,44 +150,36 @@ export class SqliteStore implements Store {
   }
 
   async addKey(key: StoredKey): Promise<void> {
-    this.db
-      .prepare(
-        'INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
-      )
-      .run(key.kid, key.alg, key.privateJwk, key.createdAt, key.retiredAt);
+    this.#sql(
+      'INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
+    ).run(key.kid, key.alg, key.privateJwk, key.createdAt, key.retiredAt);
   }
 
   async retireKeys(alg: string, exceptKid: string, at: number): Promise<void> {
-    this.db
-      .prepare(
-        'UPDATE signing_keys SET retired_at = ? WHERE alg = ? AND kid != ? AND retired_at IS NULL',
-      )
-      .run(at, alg, exceptKid);
+    this.#sql(
+      'UPDATE signing_keys SET retired_at = ? WHERE alg = ? AND kid != ? AND retired_at IS NULL',
+    ).run(at, alg, exceptKid);
   }
 
   async deleteKeysRetiredBefore(before: number): Promise<number> {
-    return this.db
-      .prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?')
-      .run(before).changes;
+    return this.#sql(
+      'DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?',
+    ).run(before).changes;
   }
 
   /** The most recent grant of `accountId` to `clientId`, to remember consent across sessions. */
   async latestGrantId(accountId: string, clientId: string): Promise<string | undefined> {
-    const row = this.db
-      .prepare(
-        "SELECT id FROM oidc_models WHERE model = 'Grant' AND json_extract(payload, '$.accountId') = ? AND json_extract(payload, '$.clientId') = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at DESC LIMIT 1",
-      )
-      .get(accountId, clientId, Date.now()) as { id: string } | undefined;
+    const row = this.#sql(
+      "SELECT id FROM oidc_models WHERE model = 'Grant' AND json_extract(payload, '$.accountId') = ? AND json_extract(payload, '$.clientId') = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at DESC LIMIT 1",
+    ).get(accountId, clientId, Date.now()) as { id: string } | undefined;
     return row?.id;
   }
 
   /** Records that a client was used (authorization or token request) at `at` (ms). */
   async touchClient(clientId: string, at: number = Date.now()): Promise<void> {
-    this.db
-      .prepare(
-        'INSERT INTO client_usage (client_id, last_used_at) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET last_used_at = excluded.last_used_at',
-      )
-      .run(clientId, at);
+    this.#sql(
+      'INSERT INTO client_usage (client_id, last_used_at) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET last_used_at = excluded.last_used_at',
+    ).run(clientId, at);
   }
 
   /**
@@ -188,14 +187,14 @@ export class SqliteStore implements Store {
    * registration time). Configured clients live outside the store and are never reaped.
    */
   async reapIdleClients(idleMs: number, now: number = Date.now()): Promise<string[]> {
-    const usage = this.db.prepare('SELECT last_used_at FROM client_usage WHERE client_id = ?');
+    const usage = this.#sql('SELECT last_used_at FROM client_usage WHERE client_id = ?');
     const reaped = idleClientIds(
       await this.models.list('Client'),
       (id) => (usage.get(id) as { last_used_at: number } | undefined)?.last_used_at,
       now - idleMs,
     );
-    const destroy = this.db.prepare("DELETE FROM oidc_models WHERE model = 'Client' AND id = ?");
-    const forget = this.db.prepare('DELETE FROM client_usage WHERE client_id = ?');
+    const destroy = this.#sql("DELETE FROM oidc_models WHERE model = 'Client' AND id = ?");
+    const forget = this.#sql('DELETE FROM client_usage WHERE client_id = ?');
     this.db.transaction((ids: string[]) => {
       for (const id of ids) {
         destroy.run(id);
@@ -207,15 +206,14 @@ export class SqliteStore implements Store {
 
   /** A server secret (e.g. cookie keys), created once with `create` and kept across restarts. */
   async secret(name: string, create: () => string): Promise<string> {
-    const row = this.db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as
+    const row = this.#sql('SELECT value FROM secrets WHERE name = ?').get(name) as
       | { value: string }
       | undefined;
     if (row) return row.value;
     const value = create();
-    this.db.prepare('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)').run(name, value);
-    return (
-      this.db.prepare('SELECT value FROM secrets WHERE name = ?').get(name) as { value: string }
-    ).value;
+    this.#sql('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)').run(name, value);
+    return (this.#sql('SELECT value FROM secrets WHERE name = ?').get(name) as { value: string })
+      .value;
   }
 
   async close(): Promise<void> {
