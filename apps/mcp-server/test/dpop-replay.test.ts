@@ -3,20 +3,16 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  createDpopHolder,
+  createDpopProof,
+  type DpopHolder,
   freePort,
   type RunningRedis,
   type StartedProcess,
   startProcess,
   startRedis,
 } from '@gatehouse/testkit';
-import {
-  base64url,
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  SignJWT,
-} from 'jose';
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -32,7 +28,7 @@ const processes: StartedProcess[] = [];
 let jwksServer: Server;
 let issuer: string;
 let signingKey: { privateKey: CryptoKey; kid: string };
-let holder: { privateKey: CryptoKey; publicJwk: JWK; jkt: string };
+let holder: DpopHolder;
 let redis: RunningRedis;
 let resource: string;
 
@@ -94,20 +90,7 @@ async function boundToken(): Promise<string> {
 }
 
 /** A fresh proof for POST to the resource URI (what the client addresses: the balancer). */
-async function proof(token: string): Promise<string> {
-  const ath = base64url.encode(
-    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))),
-  );
-  return new SignJWT({
-    jti: randomUUID(),
-    htm: 'POST',
-    htu: resource,
-    iat: Math.floor(Date.now() / 1000),
-    ath,
-  })
-    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: holder.publicJwk })
-    .sign(holder.privateKey);
-}
+const proof = (token: string) => createDpopProof(holder, token, { htu: resource });
 
 function listTools(instance: string, token: string, dpop: string): Promise<Response> {
   return fetch(instance, {
@@ -138,13 +121,7 @@ beforeAll(async () => {
   };
   jwksServer = await startJwksIssuer(issuerJwk);
   issuer = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
-  const holderKey = await generateKeyPair('ES256', { extractable: true });
-  const publicJwk = await exportJWK(holderKey.publicKey);
-  holder = {
-    privateKey: holderKey.privateKey,
-    publicJwk,
-    jkt: await calculateJwkThumbprint(publicJwk, 'sha256'),
-  };
+  holder = await createDpopHolder();
   redis = await startRedis();
   // The load balancer's URL: every instance publishes it, and proofs name it as htu.
   resource = `http://localhost:${await freePort()}/mcp`;

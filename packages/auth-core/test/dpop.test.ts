@@ -1,12 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import {
-  base64url,
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  SignJWT,
-} from 'jose';
+import { createDpopHolder, createDpopProof, type DpopHolder } from '@gatehouse/testkit';
+import { base64url, exportJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticateNodeRequest } from '../src/adapters/node.js';
 import { createResourceServer } from '../src/index.js';
@@ -17,36 +10,18 @@ const RESOURCE = 'http://localhost:3000/mcp';
 
 let issuer: TestIssuer;
 let app: Awaited<ReturnType<typeof listen>>;
-let holder: { privateKey: CryptoKey; publicJwk: JWK; jkt: string };
+let holder: DpopHolder;
 let other: { privateKey: CryptoKey; publicJwk: JWK };
 
-async function keyPair() {
-  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-  const publicJwk = await exportJWK(publicKey);
-  return { privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
-}
+const keyPair = createDpopHolder;
 
-async function proof(
+function proof(
   token: string,
   claims: Record<string, unknown> = {},
   key: { privateKey: CryptoKey; publicJwk: JWK } = holder,
   header: Record<string, unknown> = {},
 ): Promise<string> {
-  const ath = base64url.encode(
-    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))),
-  );
-  return new SignJWT({
-    jti: randomUUID(),
-    htm: 'POST',
-    htu: RESOURCE,
-    iat: Math.floor(Date.now() / 1000),
-    ath,
-    ...claims,
-  })
-    .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: key.publicJwk, ...header } as {
-      alg: string;
-    })
-    .sign(key.privateKey);
+  return createDpopProof(key, token, { htu: RESOURCE, claims, header });
 }
 
 async function call(scheme: string, token: string, dpop?: string | string[], method = 'POST') {

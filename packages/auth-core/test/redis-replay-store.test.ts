@@ -1,14 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { type RunningRedis, startRedis } from '@gatehouse/testkit';
-import { Redis } from 'ioredis';
 import {
-  base64url,
-  calculateJwkThumbprint,
-  exportJWK,
-  generateKeyPair,
-  type JWK,
-  SignJWT,
-} from 'jose';
+  createDpopHolder,
+  createDpopProof,
+  type DpopHolder,
+  type RunningRedis,
+  startRedis,
+} from '@gatehouse/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authenticateNodeRequest } from '../src/adapters/node.js';
 import {
@@ -174,23 +172,10 @@ describe('resource servers sharing a Redis replay store', () => {
   let redis: RunningRedis;
   const clients: Redis[] = [];
   const apps: Array<Awaited<ReturnType<typeof listen>>> = [];
-  let holder: { privateKey: CryptoKey; publicJwk: JWK; jkt: string };
+  let holder: DpopHolder;
   const logger = recordingLogger();
 
-  async function proof(token: string): Promise<string> {
-    const ath = base64url.encode(
-      new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(token))),
-    );
-    return new SignJWT({
-      jti: randomUUID(),
-      htm: 'POST',
-      htu: RESOURCE,
-      iat: Math.floor(Date.now() / 1000),
-      ath,
-    })
-      .setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt', jwk: holder.publicJwk })
-      .sign(holder.privateKey);
-  }
+  const proof = (token: string) => createDpopProof(holder, token, { htu: RESOURCE });
 
   async function instance(replayStore: DpopReplayStore): Promise<string> {
     const rs = createResourceServer({
@@ -215,9 +200,7 @@ describe('resource servers sharing a Redis replay store', () => {
   beforeAll(async () => {
     issuer = await TestIssuer.start({ resource: RESOURCE });
     redis = await startRedis();
-    const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
-    const publicJwk = await exportJWK(publicKey);
-    holder = { privateKey, publicJwk, jkt: await calculateJwkThumbprint(publicJwk, 'sha256') };
+    holder = await createDpopHolder();
   });
   afterAll(async () => {
     await Promise.all(apps.map((app) => app.close()));
