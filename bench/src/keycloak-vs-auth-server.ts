@@ -22,7 +22,14 @@ import {
   timedFlow,
 } from './flow.js';
 import { processTree, type TreeRss, treeRss } from './process-memory.js';
-import { benchEnvironment, markdownTable, num, times, writeResults } from './report.js';
+import {
+  benchEnvironment,
+  benchSetting,
+  markdownTable,
+  num,
+  times,
+  writeResults,
+} from './report.js';
 import {
   type BenchServer,
   MCP_RESOURCE,
@@ -33,15 +40,9 @@ import {
 } from './servers.js';
 import { ratio, type Summary, summarize } from './stats.js';
 
-function count(name: string, fallback: number, min: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isInteger(value) || value < min)
-    throw new Error(`${name} must be an integer >= ${min} (got ${process.env[name]})`);
-  return value;
-}
-const starts = count('BENCH_STARTS', 3, 1);
-const warmup = count('BENCH_WARMUP', 5, 0);
-const flows = count('BENCH_FLOWS', 50, 1);
+const starts = benchSetting('BENCH_STARTS', 3, 1);
+const warmup = benchSetting('BENCH_WARMUP', 5, 0);
+const flows = benchSetting('BENCH_FLOWS', 50, 1);
 const SYSTEMS: readonly SystemName[] = ['keycloak', 'auth-server'];
 const startSystem = (system: SystemName) =>
   system === 'keycloak' ? startKeycloakServer() : startAuthServer();

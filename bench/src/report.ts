@@ -42,6 +42,14 @@ export function benchEnvironment(): BenchEnvironment {
   };
 }
 
+/** A whole-number bench setting from the environment (`BENCH_…`), at least `min`. */
+export function benchSetting(name: string, fallback: number, min: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value < min)
+    throw new Error(`${name} must be an integer >= ${min} (got ${process.env[name]})`);
+  return value;
+}
+
 /** A number with its unit: no decimals from 100 up, one below; `n/a` for missing values. */
 export function num(value: number | undefined, unit: string): string {
   if (value === undefined || Number.isNaN(value)) return 'n/a';

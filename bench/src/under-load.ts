@@ -25,7 +25,14 @@ import { type LoadSample, load, sampleEvery } from './load.js';
 import { checkToolsCall, mcpRequestHeaders, mcpSessionPool, TOOLS_CALL_BODY } from './mcp-calls.js';
 import { treeRss } from './process-memory.js';
 import { refreshChains } from './refresh-chains.js';
-import { benchEnvironment, markdownTable, num, times, writeResults } from './report.js';
+import {
+  benchEnvironment,
+  benchSetting,
+  markdownTable,
+  num,
+  times,
+  writeResults,
+} from './report.js';
 import {
   type BenchServer,
   type ChildServer,
@@ -38,20 +45,14 @@ import {
 import { median, percentile, ratio } from './stats.js';
 import { timeInterleaved } from './timing.js';
 
-function setting(name: string, fallback: number, min: number): number {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isFinite(value) || value < min)
-    throw new Error(`${name} must be a number >= ${min} (got ${process.env[name]})`);
-  return value;
-}
 const settings = {
-  seconds: setting('BENCH_SECONDS', 5, 1),
-  rounds: setting('BENCH_ROUNDS', 3, 1),
-  connections: setting('BENCH_CONNECTIONS', 10, 1),
-  warmupSeconds: setting('BENCH_WARMUP_SECONDS', 5, 0),
-  validationRoundMs: setting('BENCH_VALIDATION_ROUND_MS', 1000, 100),
-  soakSeconds: setting('BENCH_SOAK_SECONDS', 60, 5),
-  soakWarmupSeconds: setting('BENCH_SOAK_WARMUP_SECONDS', 10, 0),
+  seconds: benchSetting('BENCH_SECONDS', 5, 1),
+  rounds: benchSetting('BENCH_ROUNDS', 3, 1),
+  connections: benchSetting('BENCH_CONNECTIONS', 10, 1),
+  warmupSeconds: benchSetting('BENCH_WARMUP_SECONDS', 5, 0),
+  validationRoundMs: benchSetting('BENCH_VALIDATION_ROUND_MS', 1000, 100),
+  soakSeconds: benchSetting('BENCH_SOAK_SECONDS', 60, 5),
+  soakWarmupSeconds: benchSetting('BENCH_SOAK_WARMUP_SECONDS', 10, 0),
 };
 const SCOPE = 'mcp:tools';
 /** The realm's `mcp-server` client secret (keycloak-runner's default) and ours alike. */
