@@ -114,6 +114,7 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
   // A JVM must not outlive the process that started it (a crashed test worker, a killed CLI).
   const killOnExit = () => signalTree('SIGKILL');
   process.once('exit', killOnExit);
+  if (child.pid !== undefined) watchParent(child.pid);
   const exited = once(child, 'exit').then(([code]) => {
     exitCode = code as number | null;
     process.removeListener('exit', killOnExit);
@@ -153,6 +154,22 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
     output: () => output,
     stop,
   };
+}
+
+/**
+ * The exit hook above does not run when this process is SIGKILLed (a test runner killing its
+ * workers, an OOM kill), and Keycloak runs in its own process group, so it would live on. A small
+ * detached shell watches both: when this process is gone it stops Keycloak's group (TERM, then KILL);
+ * when Keycloak's group is gone it exits.
+ */
+function watchParent(group: number): void {
+  const script = `while kill -0 -${group} 2>/dev/null; do
+  if ! kill -0 ${process.pid} 2>/dev/null; then
+    kill -TERM -${group} 2>/dev/null; sleep 5; kill -KILL -${group} 2>/dev/null; exit 0
+  fi
+  sleep 1
+done`;
+  spawn('/bin/sh', ['-c', script], { detached: true, stdio: 'ignore' }).unref();
 }
 
 export { KEYCLOAK_VERSION };
