@@ -72,11 +72,13 @@ export async function checkToolsCall(url: string, headers: Record<string, string
  * One MCP session per connection for a stateful server (the tutorial's Python server hands out
  * sessions; the Python SDK 2.3 stalls concurrent requests within one session, and N independent
  * clients would hold N sessions anyway). Each request takes a free session, each answer gives back
- * the one named in its `mcp-session-id` header. `undefined` for a stateless server (no sessions).
+ * the one named in its `mcp-session-id` header. `first` (from {@link mcpRequestHeaders}) is one of
+ * them. `undefined` for a stateless server (no sessions).
  */
 export async function mcpSessionPool(
   url: string,
   token: string | undefined,
+  first: Record<string, string>,
   size: number,
 ): Promise<
   | {
@@ -85,7 +87,6 @@ export async function mcpSessionPool(
     }
   | undefined
 > {
-  const first = await mcpRequestHeaders(url, token);
   if (!first['mcp-session-id']) return undefined;
   const sessions = [first];
   while (sessions.length < size) sessions.push(await mcpRequestHeaders(url, token));

@@ -1,12 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keycloakCacheDir, startKeycloak } from '@gatehouse/keycloak-runner';
-import { freePort } from '@gatehouse/testkit';
+import { freePort, type StartedProcess, startProcess } from '@gatehouse/testkit';
 import { isAlive, processTree } from './process-memory.js';
 
 /** The MCP resource both servers issue tokens for (the realm's `mcpResource`, our AUTH_RESOURCES). */
@@ -162,8 +160,8 @@ export interface ChildServer {
 }
 
 /**
- * Spawns `command args` and polls `readyUrl` every 10 ms until it answers `readyStatus` (60 s at
- * most). Output is kept for the error message if the process exits or never gets ready.
+ * testkit's `startProcess` (readiness polled every 10 ms, so start-up times are exact to ~10 ms,
+ * 60 s at most), timed from spawn to ready and tracked so that `stopAll` and the exit hook stop it.
  */
 export async function startChildServer(
   name: string,
@@ -171,7 +169,8 @@ export async function startChildServer(
   args: readonly string[],
   options: {
     cwd: string;
-    env: Record<string, string | undefined>;
+    /** Added to this process's environment. */
+    env?: Record<string, string>;
     readyUrl: string;
     /** The status that means ready (default 200); `any` takes any HTTP answer. */
     readyStatus?: number | 'any';
@@ -180,37 +179,29 @@ export async function startChildServer(
   },
 ): Promise<ChildServer> {
   const started = performance.now();
-  const child: ChildProcess = spawn(command, args, {
-    cwd: options.cwd,
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const collect = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-20_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  let exitCode: number | null | undefined;
-  const exited = once(child, 'exit').then(([code]) => {
-    exitCode = code as number | null;
-  });
-  let readyMs = Number.NaN;
+  let child: StartedProcess;
+  try {
+    child = await startProcess(command, args, {
+      cwd: options.cwd,
+      ...(options.env ? { env: options.env } : {}),
+      readyUrl: options.readyUrl,
+      ...(options.readyStatus === undefined ? {} : { readyStatus: options.readyStatus }),
+      pollMs: 10,
+      timeoutMs: 60_000,
+    });
+  } catch (error) {
+    options.afterStop?.();
+    throw new Error(`${name}: ${(error as Error).message}`);
+  }
+  const readyMs = performance.now() - started;
   let stopping: Promise<void> | undefined;
   const server: ChildServer = {
     name,
-    pid: child.pid ?? 0,
-    get readyMs() {
-      return readyMs;
-    },
+    pid: child.child.pid ?? 0,
+    readyMs,
     stop: () => {
       stopping ??= (async () => {
-        if (exitCode === undefined) {
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await child.stop();
         options.afterStop?.();
         children.delete(server);
       })();
@@ -218,28 +209,6 @@ export async function startChildServer(
     },
   };
   children.add(server);
-
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exitCode !== undefined) {
-      await server.stop();
-      throw new Error(`${name} exited with ${exitCode} before it was ready:\n${output}`);
-    }
-    try {
-      const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) });
-      await response.arrayBuffer();
-      const wanted = options.readyStatus ?? 200;
-      if (wanted === 'any' || response.status === wanted) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`${name} not ready at ${options.readyUrl} in time:\n${output}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  readyMs = performance.now() - started;
   return server;
 }
 
@@ -267,7 +236,6 @@ export async function startAuthServer(options: AuthServerOptions = {}): Promise<
   const child = await startChildServer('auth-server', process.execPath, [main], {
     cwd: appDir,
     env: {
-      ...process.env,
       AUTH_ISSUER: issuer,
       AUTH_STORE: options.store ?? `sqlite:${join(dataDir, 'auth.db')}`,
       AUTH_USERS: 'alice:alice-password',

@@ -19,7 +19,13 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createIntrospectionVerifier, createJwtVerifier } from '@gatehouse/auth-core';
 import { KEYCLOAK_VERSION } from '@gatehouse/keycloak-runner';
-import { freePort, obtainToken, type RunningRedis, startRedis } from '@gatehouse/testkit';
+import {
+  freePort,
+  introspectionClient,
+  obtainToken,
+  type RunningRedis,
+  startRedis,
+} from '@gatehouse/testkit';
 import { importJWK, type JSONWebKeySet, jwtVerify } from 'jose';
 import { type LoadSample, load, sampleEvery } from './load.js';
 import { checkToolsCall, mcpRequestHeaders, mcpSessionPool, TOOLS_CALL_BODY } from './mcp-calls.js';
@@ -125,16 +131,7 @@ try {
     },
   ];
   const asEnv = {
-    AUTH_CLIENTS: JSON.stringify([
-      {
-        client_id: INTROSPECTOR.id,
-        client_secret: INTROSPECTOR.secret,
-        grant_types: [],
-        response_types: [],
-        redirect_uris: [],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ]),
+    AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR)]),
     // The default (1,200 token requests per IP per minute) would cap the refresh load; the limiter
     // itself still runs on every request.
     AUTH_TOKEN_RATE_LIMIT: '100000000',
@@ -161,7 +158,6 @@ try {
     startChildServer(name, process.execPath, [mcp.main], {
       cwd: mcp.appDir,
       env: {
-        ...process.env,
         MCP_RESOURCE: resource,
         LOG_LEVEL: 'warn',
         LOG_FORMAT: 'json',
@@ -195,7 +191,6 @@ try {
       ['--import', 'tsx', join(mcp.appDir, 'bench', 'bare-server.ts'), String(barePort)],
       {
         cwd: mcp.appDir,
-        env: { ...process.env },
         readyUrl: `http://127.0.0.1:${barePort}/mcp`,
         readyStatus: 'any',
       },
@@ -210,7 +205,6 @@ try {
       {
         cwd: REPO_ROOT,
         env: {
-          ...process.env,
           HOST: 'localhost',
           PORT: String(tutorialPort),
           AUTH_HOST: 'localhost',
@@ -397,17 +391,17 @@ try {
         ]
       : []),
   ];
-  const headersOf = async (c: McpCase) => {
-    const headers = await mcpRequestHeaders(c.url, await c.token());
-    await checkToolsCall(c.url, headers);
-    return headers;
-  };
-  /** tools/call load on one case: fresh token, and one session per connection where it has any. */
-  const toolsCallLoad = async (c: McpCase, seconds: number) => {
+  /** A fresh token and the request headers for one case (its session, if it has sessions). */
+  const prepare = async (c: McpCase) => {
     const token = await c.token();
     const headers = await mcpRequestHeaders(c.url, token);
     await checkToolsCall(c.url, headers);
-    const sessions = await mcpSessionPool(c.url, token, settings.connections);
+    return { token, headers };
+  };
+  /** tools/call load on one case: fresh token, and one session per connection where it has any. */
+  const toolsCallLoad = async (c: McpCase, seconds: number) => {
+    const { token, headers } = await prepare(c);
+    const sessions = await mcpSessionPool(c.url, token, headers, settings.connections);
     return load({
       url: c.url,
       method: 'POST',
@@ -430,7 +424,7 @@ try {
   // Concurrency 1, µs resolution: the per-request cost without queueing (autocannon's latency is
   // whole milliseconds).
   const sequentialHeaders = new Map<string, Record<string, string>>();
-  for (const c of mcpCases) sequentialHeaders.set(c.key, await headersOf(c));
+  for (const c of mcpCases) sequentialHeaders.set(c.key, (await prepare(c)).headers);
   const sequential = await timeInterleaved(
     mcpCases.map((c) => ({
       name: c.key,

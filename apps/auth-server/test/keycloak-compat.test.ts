@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { createPkce, parseForms, UserAgent } from '@gatehouse/testkit';
+import { createPkce, introspectionClient, parseForms, UserAgent } from '@gatehouse/testkit';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -38,14 +38,7 @@ function keycloakUrls(base: string, realm: string) {
 }
 
 /** The introspecting resource server, configured like the tutorial's Python one. */
-const RESOURCE_SERVER_CLIENT = {
-  client_id: INTROSPECTOR.id,
-  client_secret: INTROSPECTOR.secret,
-  grant_types: [],
-  response_types: [],
-  redirect_uris: [],
-  token_endpoint_auth_method: 'client_secret_post',
-};
+const RESOURCE_SERVER_CLIENT = introspectionClient(INTROSPECTOR, 'client_secret_post');
 
 async function postForm(url: string, params: Record<string, string>) {
   const response = await fetch(url, {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, obtainToken, startProcess } from '@gatehouse/testkit';
+import { freePort, introspectionClient, obtainToken, startProcess } from '@gatehouse/testkit';
 import { KEYCLOAK_VERSION, keycloakCacheDir, startKeycloak } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -163,16 +163,7 @@ const gatehouse = await startProcess('node', ['--import', 'tsx', 'src/main.ts'],
       { resource, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
       { resource: opaqueResource, scopes: ['mcp:tools'], accessTokenFormat: 'opaque' },
     ]),
-    AUTH_CLIENTS: JSON.stringify([
-      {
-        client_id: INTROSPECTOR.id,
-        client_secret: INTROSPECTOR.secret,
-        token_endpoint_auth_method: 'client_secret_post',
-        grant_types: [],
-        response_types: [],
-        redirect_uris: [],
-      },
-    ]),
+    AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR, 'client_secret_post')]),
     LOG_LEVEL: 'warn',
   },
   readyUrl: `${gatehouseOrigin}/readyz`,

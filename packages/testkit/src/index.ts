@@ -1,4 +1,5 @@
 export { chromiumPath, launchBrowser } from './browser.js';
+export { introspectionClient } from './clients.js';
 export { createDpopHolder, createDpopProof, type DpopHolder } from './dpop.js';
 export {
   type ClientMetadata,

@@ -17,18 +17,26 @@ export interface StartedProcess {
   readonly child: ChildProcess;
   /** Everything the process wrote so far (stdout and stderr). */
   output(): string;
-  /** SIGTERM (or `signal`), then waits for exit. */
+  /** SIGTERM (or `signal`), then waits for exit (SIGKILL after 10 s). */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
 /**
- * Starts a server process and waits until `readyUrl` answers 200 (or the process exits, or
- * `timeoutMs` passes, both of which throw with the process output).
+ * Starts a server process and waits until `readyUrl` answers 200 (or `readyStatus`; `any` takes any
+ * HTTP answer), polled every `pollMs` (50). The process exiting first, or `timeoutMs` (20 s) passing,
+ * throws with the process output. `env` is added to this process's environment.
  */
 export async function startProcess(
   command: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string; readyUrl: string; timeoutMs?: number },
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    readyUrl: string;
+    readyStatus?: number | 'any';
+    pollMs?: number;
+    timeoutMs?: number;
+  },
 ): Promise<StartedProcess> {
   const child = spawn(command, args, {
     cwd: options.cwd,
@@ -53,7 +61,9 @@ export async function startProcess(
       throw new Error(`process exited with ${exited} before it was ready:\n${output}`);
     try {
       const response = await fetch(options.readyUrl, { signal: AbortSignal.timeout(1000) });
-      if (response.status === 200) break;
+      await response.arrayBuffer();
+      const wanted = options.readyStatus ?? 200;
+      if (wanted === 'any' || response.status === wanted) break;
     } catch {
       // not listening yet
     }
@@ -61,7 +71,7 @@ export async function startProcess(
       child.kill('SIGKILL');
       throw new Error(`process not ready at ${options.readyUrl} in time:\n${output}`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 50));
   }
   return {
     child,
@@ -69,7 +79,13 @@ export async function startProcess(
     async stop(signal = 'SIGTERM') {
       if (exited !== undefined) return exited;
       child.kill(signal);
-      return exit;
+      // A process that ignores the signal must not hang the caller.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      try {
+        return await exit;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

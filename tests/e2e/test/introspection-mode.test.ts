@@ -1,4 +1,4 @@
-import { HeadlessOAuthProvider } from '@gatehouse/testkit';
+import { HeadlessOAuthProvider, introspectionClient } from '@gatehouse/testkit';
 import { UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectV2, finishAuthV2 } from './clients.js';
@@ -17,15 +17,7 @@ beforeAll(async () => {
   stack = await startStack({
     opaqueTokens: true,
     authEnv: {
-      AUTH_CLIENTS: JSON.stringify([
-        {
-          client_id: INTROSPECTOR.id,
-          client_secret: INTROSPECTOR.secret,
-          grant_types: [],
-          response_types: [],
-          redirect_uris: [],
-        },
-      ]),
+      AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR)]),
     },
     mcpEnv: {
       AUTH_MODE: 'introspection',

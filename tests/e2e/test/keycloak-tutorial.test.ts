@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   freePort,
   HeadlessOAuthProvider,
+  introspectionClient,
   obtainToken,
   type StartedProcess,
   startProcess,
@@ -87,16 +88,7 @@ async function startGatehouse(
         },
         { resource: other, scopes: ['mcp:tools'], accessTokenFormat: 'opaque' },
       ]),
-      AUTH_CLIENTS: JSON.stringify([
-        {
-          client_id: INTROSPECTOR.id,
-          client_secret: INTROSPECTOR.secret,
-          token_endpoint_auth_method: 'client_secret_post',
-          grant_types: [],
-          response_types: [],
-          redirect_uris: [],
-        },
-      ]),
+      AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR, 'client_secret_post')]),
       LOG_FORMAT: 'json',
     },
     readyUrl: `${origin}/readyz`,

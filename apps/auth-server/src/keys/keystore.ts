@@ -25,17 +25,23 @@ async function generate(alg: SigningAlgorithm): Promise<{ kid: string; privateJw
  * Creates a key for every algorithm that has no active one. Returns how many were created. Under
  * the store's lock, so instances starting together on one Redis create one key per algorithm.
  */
-export function ensureSigningKeys(store: Store): Promise<number> {
+export async function ensureSigningKeys(store: Store): Promise<number> {
+  // Checked without the lock first: the periodic key check runs on every instance and almost
+  // always finds every key there.
+  if ((await missingAlgorithms(store)).length === 0) return 0;
   return store.withLock('signing-keys', () => createMissingKeys(store));
 }
 
-async function createMissingKeys(store: Store): Promise<number> {
+async function missingAlgorithms(store: Store): Promise<SigningAlgorithm[]> {
   const active = new Set(
     (await store.listKeys()).filter((k) => k.retiredAt === null).map((k) => k.alg),
   );
+  return SIGNING_ALGORITHMS.filter((alg) => !active.has(alg));
+}
+
+async function createMissingKeys(store: Store): Promise<number> {
   let created = 0;
-  for (const alg of SIGNING_ALGORITHMS) {
-    if (active.has(alg)) continue;
+  for (const alg of await missingAlgorithms(store)) {
     const { kid, privateJwk } = await generate(alg);
     await store.addKey({
       kid,

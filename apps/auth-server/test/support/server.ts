@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   createPkce,
   freePort,
+  introspectionClient,
   type StartedProcess,
   startProcess,
   UserAgent,
@@ -31,16 +32,7 @@ export function authServerEnv(issuer: string, store: string): Record<string, str
       { resource: MCP_RESOURCE, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
       { resource: OTHER_RESOURCE, scopes: ['api:read'], accessTokenFormat: 'opaque' },
     ]),
-    AUTH_CLIENTS: JSON.stringify([
-      {
-        client_id: INTROSPECTOR.id,
-        client_secret: INTROSPECTOR.secret,
-        grant_types: [],
-        response_types: [],
-        redirect_uris: [],
-        token_endpoint_auth_method: 'client_secret_basic',
-      },
-    ]),
+    AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR)]),
     LOG_FORMAT: 'json',
     LOG_LEVEL: 'info',
   };
