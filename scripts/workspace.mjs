@@ -3,7 +3,7 @@
 // and npm can run them: it brings the pinned pnpm (into .tools/ unless that version is on PATH),
 // installs the workspace from the lockfile when needed, runs the Turborepo task, and for `test`
 // prints one summary line over every package's test report.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdirSync,
@@ -77,13 +77,16 @@ function useLocalNodeHeaders() {
   }
 }
 
-// One node_modules serves one Node ABI at a time: when another Node runs the workspace (CI runs
-// Node 20, then Node 24), native addons are rebuilt for it.
-function ensureNativeAbi(justInstalled) {
+// One node_modules serves one Node ABI at a time: when another Node runs the workspace (a Node 24
+// upgrade, or a checkout used by both a system Node 24 and .tools/node24), native addons are rebuilt.
+function ensureNativeAbi() {
   const marker = join(root, 'node_modules', '.gatehouse-node-abi');
   const abi = process.versions.modules;
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === abi) return;
-  if (!justInstalled) {
+  const built = existsSync(marker) ? readFileSync(marker, 'utf8') : undefined;
+  if (built === abi) return;
+  // No marker: a fresh install, just built for this Node. Another ABI: `pnpm install` alone does
+  // not rebuild addons it already has, so rebuild them.
+  if (built !== undefined) {
     console.log(`> pnpm rebuild (native addons for Node ${process.version}, ABI ${abi})`);
     const status = run('pnpm', ['rebuild']);
     if (status !== 0) process.exit(status);
@@ -98,11 +101,10 @@ function ensureInstalled() {
   const stale =
     !existsSync(marker) ||
     manifests.some((file) => statSync(file).mtimeMs > statSync(marker).mtimeMs);
-  if (!stale) return false;
+  if (!stale) return;
   console.log('> pnpm install --frozen-lockfile');
   const status = run('pnpm', ['install', '--frozen-lockfile']);
   if (status !== 0) process.exit(status);
-  return true;
 }
 
 // The browser tests drive Debian's Chromium (a browser downloaded by Playwright cannot be fetched on
@@ -149,48 +151,63 @@ function ensureRedis() {
   run('sh', ['-c', 'service redis-server stop >/dev/null 2>&1 || true']);
 }
 
-// Some tools the tests run need Node >= 22 (the MCP conformance suite). The current Node is used when
-// it is new enough; otherwise Node 24 LTS comes from the npm registry (the \`node\` package) into
-// .tools/node24. Tests find it through GATEHOUSE_NODE22.
+// The project's runtime is Node 24 LTS (Node 20 is past its end of life, and oidc-provider warns on
+// it). On a machine whose Node is older, Node 24 comes from the npm registry (the `node` package,
+// whose install script fetches the platform binary) into .tools/node24, and this script runs again
+// on it, so that pnpm, Turborepo, the servers and the tests all run on the supported runtime.
+export const RUNTIME_MAJOR = 24;
 export const NODE24_VERSION = '24.21.0';
-function ensureModernNode() {
-  if (Number(process.versions.node.split('.')[0]) >= 22) {
-    env.GATEHOUSE_NODE22 = process.execPath;
-    return;
-  }
+function node24() {
   const dir = join(tools, 'node24');
   const bin = join(dir, 'node_modules', '.bin', 'node');
   const installed =
     existsSync(bin) &&
     spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim() === `v${NODE24_VERSION}`;
-  if (!installed) {
-    console.log(
-      `> installing Node ${NODE24_VERSION} into .tools/node24 (for tools that need Node >= 22)`,
+  if (installed) return bin;
+  console.log(`> installing Node ${NODE24_VERSION} into .tools/node24`);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify({ name: 'gatehouse-node24', private: true, allowScripts: { node: true } }),
+  );
+  const status = run(
+    'npm',
+    [
+      'install',
+      '--no-save',
+      '--no-package-lock',
+      '--no-audit',
+      '--no-fund',
+      `node@${NODE24_VERSION}`,
+    ],
+    { cwd: dir },
+  );
+  if (status !== 0 || !existsSync(bin)) {
+    console.error(
+      `> installing Node ${NODE24_VERSION} failed: install Node ${RUNTIME_MAJOR} LTS (https://nodejs.org) and run this again`,
     );
-    mkdirSync(dir, { recursive: true });
-    // The package fetches its platform binary from the registry in an install script.
-    writeFileSync(
-      join(dir, 'package.json'),
-      JSON.stringify({ name: 'gatehouse-node24', private: true, allowScripts: { node: true } }),
-    );
-    const status = run(
-      'npm',
-      [
-        'install',
-        '--no-save',
-        '--no-package-lock',
-        '--no-audit',
-        '--no-fund',
-        `node@${NODE24_VERSION}`,
-      ],
-      { cwd: dir },
-    );
-    if (status !== 0) {
-      console.warn('> installing Node 24 failed: tests that need Node >= 22 will fail');
-      return;
-    }
+    process.exit(1);
   }
-  env.GATEHOUSE_NODE22 = bin;
+  return bin;
+}
+
+function runOnSupportedNode() {
+  if (Number(process.versions.node.split('.')[0]) >= RUNTIME_MAJOR) return;
+  const bin = node24();
+  console.log(
+    `> Node ${process.version} is older than the project's runtime: running on Node ${NODE24_VERSION} from .tools/node24`,
+  );
+  const child = spawn(bin, [fileURLToPath(import.meta.url), task, ...args], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...env, PATH: `${dirname(bin)}${delimiter}${env.PATH}` },
+  });
+  // A terminal's Ctrl-C reaches the child as well (same process group) and it stops its own
+  // children; this process only waits for it. A signal sent to this process alone is passed on.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => child.kill('SIGTERM'));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return true;
 }
 
 // The Python MCP SDK's OAuth client is one of the end-to-end clients: a venv in .tools/python with
@@ -229,8 +246,9 @@ function ensurePythonSdk() {
   env.GATEHOUSE_PYTHON = python;
 }
 
-// Every workspace package's test report, from the package globs in pnpm-workspace.yaml.
-function reportFiles() {
+// Every workspace package with a `test` script, from the package globs in pnpm-workspace.yaml, and
+// where its test report lands.
+function testedPackages() {
   const globs = [];
   for (const line of readFileSync(join(root, 'pnpm-workspace.yaml'), 'utf8').split('\n')) {
     if (/^\S/.test(line) && !line.startsWith('packages:')) break;
@@ -243,15 +261,28 @@ function reportFiles() {
     return existsSync(parent) ? readdirSync(parent).map((name) => join(parent, name)) : [];
   });
   return dirs
-    .map((dir) => join(dir, '.reports', 'vitest.json'))
-    .filter((report) => existsSync(report));
+    .filter((dir) => existsSync(join(dir, 'package.json')))
+    .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
+    .filter(({ manifest }) => manifest.scripts?.test)
+    .map(({ dir, manifest }) => ({
+      name: manifest.name,
+      report: join(dir, '.reports', 'vitest.json'),
+    }));
 }
 
-function summarize() {
+// One line over every package's report. A package that wrote no report (its run crashed, or was
+// filtered out) is named, and counted as a failure unless the run was filtered.
+function summarize(filtered) {
   let passed = 0;
   let failed = 0;
   let skipped = 0;
-  for (const file of reportFiles()) {
+  const packages = testedPackages();
+  const missing = [];
+  for (const { name, report: file } of packages) {
+    if (!existsSync(file)) {
+      missing.push(name);
+      continue;
+    }
     const report = JSON.parse(readFileSync(file, 'utf8'));
     passed += report.numPassedTests ?? 0;
     failed +=
@@ -259,8 +290,12 @@ function summarize() {
       (report.success === false && report.numFailedTests === 0 ? 1 : 0);
     skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
   }
-  console.log(`\nNode ${process.version}, ${reportFiles().length} test suites:`);
+  if (!filtered) failed += missing.length;
+  const ran = packages.length - missing.length;
+  console.log(`\nNode ${process.version}, ${ran} test suites:`);
   console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+  if (missing.length > 0)
+    console.log(`${filtered ? 'not run' : 'no test report (failed)'}: ${missing.join(', ')}`);
   return failed;
 }
 
@@ -270,45 +305,50 @@ if (!task) {
   );
   process.exit(2);
 }
-ensurePnpm();
-useLocalNodeHeaders();
-ensureNativeAbi(ensureInstalled());
-if (task === 'test') {
-  ensureChromium();
-  ensureRedis();
-  ensureModernNode();
-  ensurePythonSdk();
-  // The full check, as CI runs it: format and lint, types, build, then every package's tests.
-  for (const file of reportFiles()) rmSync(file);
-  for (const step of [
-    ['exec', 'biome', 'ci', '.'],
-    ['exec', 'turbo', 'run', 'build', 'typecheck'],
-  ]) {
-    console.log(`> pnpm ${step.join(' ')}`);
-    const status = run('pnpm', step);
-    if (status !== 0) process.exit(status);
+function main() {
+  ensurePnpm();
+  useLocalNodeHeaders();
+  ensureInstalled();
+  ensureNativeAbi();
+  if (task === 'test') {
+    ensureChromium();
+    ensureRedis();
+    ensurePythonSdk();
+    // The full check, as CI runs it: format and lint, types, build, then every package's tests.
+    for (const { report } of testedPackages()) rmSync(report, { force: true });
+    for (const step of [
+      ['exec', 'biome', 'ci', '.'],
+      ['exec', 'turbo', 'run', 'build', 'typecheck'],
+    ]) {
+      console.log(`> pnpm ${step.join(' ')}`);
+      const status = run('pnpm', step);
+      if (status !== 0) process.exit(status);
+    }
+    // --continue: a failing package does not stop the others, so the summary counts every test.
+    const status = run('pnpm', ['exec', 'turbo', 'run', 'test', '--continue', ...args]);
+    const failed = summarize(args.some((arg) => arg.startsWith('--filter')));
+    process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
   }
-  const status = run('pnpm', ['exec', 'turbo', 'run', 'test', ...args]);
-  const failed = summarize();
-  process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
-}
-if (task === 'dev')
-  process.exit(run(process.execPath, [join(root, 'scripts', 'dev.mjs'), ...args]));
-if (task === 'dev:keycloak')
-  process.exit(run(process.execPath, [join(root, 'scripts', 'dev-keycloak.mjs'), ...args]));
-if (task === 'keycloak')
-  process.exit(run('pnpm', ['--filter', '@gatehouse/keycloak-runner', 'keycloak', ...args]));
-if (task === 'start') {
-  // Deployment: the built output, no watchers, JSON logs (unless LOG_FORMAT says otherwise).
-  env.LOG_FORMAT ??= 'json';
-  process.exit(run('pnpm', ['exec', 'turbo', 'run', 'start', '--filter=./apps/*', ...args]));
+  if (task === 'dev')
+    process.exit(run(process.execPath, [join(root, 'scripts', 'dev.mjs'), ...args]));
+  if (task === 'dev:keycloak')
+    process.exit(run(process.execPath, [join(root, 'scripts', 'dev-keycloak.mjs'), ...args]));
+  if (task === 'keycloak')
+    process.exit(run('pnpm', ['--filter', '@gatehouse/keycloak-runner', 'keycloak', ...args]));
+  if (task === 'start') {
+    // Deployment: the built output, no watchers, JSON logs (unless LOG_FORMAT says otherwise).
+    env.LOG_FORMAT ??= 'json';
+    process.exit(run('pnpm', ['exec', 'turbo', 'run', 'start', '--filter=./apps/*', ...args]));
+  }
+
+  // Benchmarks run one package at a time: two at once on a 2-core machine would measure each other.
+  // The cross-system bench needs redis-server, and the Python SDK for the tutorial's server.
+  if (task === 'bench') {
+    ensureRedis();
+    ensurePythonSdk();
+  }
+  const concurrency = task === 'bench' ? ['--concurrency=1'] : [];
+  process.exit(run('pnpm', ['exec', 'turbo', 'run', task, ...concurrency, ...args]));
 }
 
-// Benchmarks run one package at a time: two at once on a 2-core machine would measure each other.
-// The cross-system bench needs redis-server, and the Python SDK for the tutorial's server.
-if (task === 'bench') {
-  ensureRedis();
-  ensurePythonSdk();
-}
-const concurrency = task === 'bench' ? ['--concurrency=1'] : [];
-process.exit(run('pnpm', ['exec', 'turbo', 'run', task, ...concurrency, ...args]));
+if (!runOnSupportedNode()) main();

@@ -72,6 +72,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     csrfSecret,
     registration: config.registration,
     tokenRatePerIpPerMinute: config.tokenRatePerIpPerMinute,
+    issuer: config.issuer,
     issuerPath: new URL(config.issuer).pathname.replace(/\/$/, ''),
     routes,
   });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { freePort, parseForms, UserAgent } from '@gatehouse/testkit';
 import { describe, expect, it } from 'vitest';
@@ -8,20 +8,9 @@ import { MCP_RESOURCE, startAuthServer } from './support/server.js';
 /**
  * The MCP conformance suite's authorization-server scenarios (`conformance authorization`,
  * 0.2.0-alpha.12): metadata, and an authorization-code grant with PKCE and `resource` but no
- * `scope`. The suite needs Node >= 22: `npm test` provides one in GATEHOUSE_NODE22. Its browser
+ * `scope`. It runs on the project's runtime (Node 24; the suite needs Node >= 22). Its browser
  * step is driven by the headless user agent, and the redirect reaches the suite's own callback.
  */
-
-function modernNode(): string {
-  if (Number(process.versions.node.split('.')[0]) >= 22) return process.execPath;
-  const node = process.env.GATEHOUSE_NODE22;
-  if (!node || !existsSync(node)) {
-    throw new Error(
-      'the MCP conformance suite needs Node >= 22: run the tests with `npm test` (it installs Node 24 into .tools) or set GATEHOUSE_NODE22',
-    );
-  }
-  return node;
-}
 
 describe('MCP conformance suite: authorization server', () => {
   it('passes the metadata and authorization-code scenarios', async () => {
@@ -42,7 +31,7 @@ describe('MCP conformance suite: authorization server', () => {
         import.meta.url,
       ).pathname;
       const child = spawn(
-        modernNode(),
+        process.execPath,
         [
           cli,
           'authorization',

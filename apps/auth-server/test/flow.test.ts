@@ -18,7 +18,8 @@ let server: RunningServer;
 let issuer: string;
 
 beforeAll(async () => {
-  server = await startAuthServer();
+  // Dozens of registrations, each a separate case: the per-IP registration limit is not under test.
+  server = await startAuthServer({ AUTH_REGISTRATION_RATE_LIMIT: '1000' });
   issuer = server.issuer;
 });
 afterAll(() => server.process.stop());
@@ -267,10 +268,47 @@ describe('registration policy', () => {
     ['data:', 'data:text/html,hi'],
     ['a fragment', 'https://app.example.com/cb#frag'],
     ['plain http to a non-loopback host', 'http://app.example.com/cb'],
+    // A URL parser drops or rewrites these, so the registered string and the real target differ.
+    ['a NUL', 'https://app.example.com/c\u0000b'],
+    ['a TAB', 'http://127.0.0.1:1234/a\tb'],
+    ['CR/LF', 'https://app.example.com/cb\r\nx'],
+    ['a leading space', ' https://app.example.com/cb'],
+    ['a bidi override', 'https://app.example.com/\u202ebc'],
+    ['a backslash', 'https://app.example.com\\@evil.example/cb'],
+    ['non-ASCII', 'https://app.example.com/caf\u00e9'],
+    ['a broken percent-escape', 'https://app.example.com/%zz'],
+    ['userinfo', 'https://a@app.example.com/cb'],
+    ['empty userinfo', 'https://@app.example.com/cb'],
   ])('refuses a redirect URI with %s as invalid_redirect_uri', async (_name, uri) => {
     const { status, body } = await register(issuer, { redirect_uris: [uri] });
     expect(status).toBe(400);
     expect(body.error).toBe('invalid_redirect_uri');
+    // Our reason, not oidc-provider's description of a mismatched authorization request.
+    expect(body.error_description).toMatch(/^redirect_uris /);
+  });
+
+  it('refuses the same in post_logout_redirect_uris, as invalid_client_metadata', async () => {
+    for (const uri of [
+      'https://app.example.com/a\tb',
+      'https://a@app.example.com/',
+      'javascript:x',
+    ]) {
+      const { status, body } = await register(issuer, { post_logout_redirect_uris: [uri] });
+      expect(status, uri).toBe(400);
+      expect(body.error).toBe('invalid_client_metadata');
+      expect(body.error_description).toMatch(/^post_logout_redirect_uris /);
+    }
+  });
+
+  it.each([
+    'https://app.example.com/cb?tenant=a%20b&x=1',
+    'http://localhost:8080',
+    'http://[::1]:33418/callback',
+    'cursor://anysphere.cursor-retrieval/oauth/user-gatehouse/callback',
+  ])('accepts the redirect URI %s as registered', async (uri) => {
+    const { status, body } = await register(issuer, { redirect_uris: [uri] });
+    expect(status).toBe(201);
+    expect(body.redirect_uris).toEqual([uri]);
   });
 
   it('matches loopback redirect URIs on any port, without application_type', async () => {

@@ -53,7 +53,7 @@ export function createMcpApp(
     resourceServer,
     allowedOrigins: config.allowedOrigins,
     logger,
-    mcpPath: new URL(config.resource).pathname || '/',
+    resource: config.resource,
   });
   return { app, resourceServer, ...listener(app, config.port, config.bind) };
 }

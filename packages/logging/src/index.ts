@@ -1,9 +1,10 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { boundFields } from './bounded.js';
 
 /**
- * pino JSON logs, pretty on a terminal when pino-pretty is installed. Every place a credential
- * could appear is redacted, in case a log call ever passes one by mistake; the apps never log
- * tokens, codes, secrets, passwords or cookies on purpose.
+ * pino JSON logs, pretty on a terminal when pino-pretty is installed, every field bounded
+ * (bounded.ts). Every place a credential could appear is redacted, in case a log call ever passes
+ * one by mistake; the apps never log tokens, codes, secrets, passwords or cookies on purpose.
  */
 export const REDACT_PATHS = [
   'password',
@@ -33,6 +34,8 @@ export interface LoggerOptions {
   readonly service: string;
   readonly level: string;
   readonly format: 'json' | 'pretty';
+  /** Where JSON lines go (default stdout), e.g. a stream a test reads. */
+  readonly destination?: DestinationStream;
 }
 
 export function createLogger(options: LoggerOptions): Logger {
@@ -40,6 +43,7 @@ export function createLogger(options: LoggerOptions): Logger {
     level: options.level,
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { service: options.service },
+    formatters: { log: boundFields },
   };
   if (options.format === 'pretty') {
     try {
@@ -54,7 +58,8 @@ export function createLogger(options: LoggerOptions): Logger {
       // pino-pretty is optional; logs stay JSON without it.
     }
   }
-  return pino(base);
+  return options.destination ? pino(base, options.destination) : pino(base);
 }
 
 export type { Logger } from 'pino';
+export { boundFields, MAX_FIELD_LENGTH } from './bounded.js';

@@ -7,7 +7,17 @@ export {
   HeadlessOAuthProvider,
 } from './oauth-provider.js';
 export { createPkce } from './pkce.js';
-export { freePort, type StartedProcess, startProcess } from './process.js';
+export { type Ports, startOnFreePort, startOnFreePorts } from './ports.js';
+export {
+  freePort,
+  ProcessStartError,
+  portTaken,
+  READY_LINES,
+  type StartedProcess,
+  type StartProcessOptions,
+  startProcess,
+} from './process.js';
+export { type RawResponse, rawRequest } from './raw-http.js';
 export { type RunningRedis, startRedis } from './redis.js';
 export { type RoundRobinProxy, startRoundRobinProxy } from './round-robin-proxy.js';
 export { obtainToken } from './tokens.js';
@@ -17,4 +27,5 @@ export {
   parseForms,
   type StoredCookie,
   UserAgent,
+  type UserAgentGateway,
 } from './user-agent.js';

@@ -70,8 +70,22 @@ export function parseForms(html: string, baseUrl: string): HtmlForm[] {
   return forms;
 }
 
+/**
+ * Where a user agent's requests really go: like a load balancer in front of the server, requests for
+ * any URL are sent to `origin` (same path and query) with `headers` added (X-Forwarded-Host, ...).
+ */
+export interface UserAgentGateway {
+  readonly origin: string;
+  readonly headers: Record<string, string>;
+}
+
 export class UserAgent {
   readonly cookies: StoredCookie[] = [];
+  readonly #gateway: UserAgentGateway | undefined;
+
+  constructor(options: { gateway?: UserAgentGateway } = {}) {
+    this.#gateway = options.gateway;
+  }
 
   /** Sends one request with the jar's cookies and stores the response's cookies; never follows. */
   async request(
@@ -79,11 +93,14 @@ export class UserAgent {
     init: { method?: string; body?: URLSearchParams; headers?: Record<string, string> } = {},
   ): Promise<PageResponse> {
     const target = new URL(url);
-    const headers: Record<string, string> = { ...init.headers };
+    const headers: Record<string, string> = { ...init.headers, ...this.#gateway?.headers };
     const cookie = this.cookieHeader(target);
     if (cookie) headers.cookie = cookie;
     if (init.body) headers['content-type'] = 'application/x-www-form-urlencoded';
-    const response = await fetch(url, {
+    const sentTo = this.#gateway
+      ? `${this.#gateway.origin}${target.pathname}${target.search}`
+      : url;
+    const response = await fetch(sentTo, {
       method: init.method ?? (init.body ? 'POST' : 'GET'),
       headers,
       redirect: 'manual',

@@ -1,12 +1,22 @@
 import type { Logger } from '@gatehouse/logging';
-import { requestLog } from '@gatehouse/server-kit';
+import {
+  faultOf,
+  hostGuard,
+  logAppErrors,
+  recordFailure,
+  requestHygiene,
+  requestLog,
+} from '@gatehouse/server-kit';
 import Koa from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
 import type { ProviderHolder } from '../provider/provider-holder.js';
 import type { ResourceRegistry } from '../provider/resources.js';
 import type { Routes } from '../provider/routes.js';
 import type { Store } from '../store/store.js';
+import { StoreUnavailableError } from '../store/store-unavailable.js';
+import { bufferBody } from './body.js';
 import { interactions } from './interactions.js';
+import { issuerOrigin } from './issuer-origin.js';
 import { issuerPath } from './issuer-path.js';
 import { LoginThrottle } from './login-throttle.js';
 import { RateLimiter } from './rate-limit.js';
@@ -28,6 +38,8 @@ export interface HttpDependencies {
   readonly csrfSecret: string;
   readonly registration: { readonly maxClients: number; readonly ratePerIpPer10Min: number };
   readonly tokenRatePerIpPerMinute: number;
+  /** The issuer: its origin is the only host answered, and every published URL is built on it. */
+  readonly issuer: string;
   /** The issuer's path (`/tenant`), or '' for an issuer at the host root. */
   readonly issuerPath: string;
   /** Endpoint paths below the issuer: the same table oidc-provider's `routes` come from. */
@@ -35,15 +47,17 @@ export interface HttpDependencies {
 }
 
 /**
- * The koa app in front of oidc-provider: correlation ids and access logs, security headers,
- * health endpoints, the login/consent pages, request-parameter canonicalisation, then the
- * provider itself for every OAuth endpoint.
+ * The koa app in front of oidc-provider: correlation ids and access logs, request hygiene,
+ * security headers, health endpoints, the host check (only the issuer's host is answered, and the
+ * provider sees the issuer's origin), the login/consent pages, request-parameter canonicalisation,
+ * then the provider itself for every OAuth endpoint.
  */
 export function createHttpApp(deps: HttpDependencies): Koa {
   const app = new Koa({ proxy: deps.proxy });
   const { logger, routes } = deps;
 
   app.use(requestLog(logger, ['/healthz', '/readyz']));
+  app.use(requestHygiene());
 
   app.use(async (ctx, next) => {
     ctx.set('x-content-type-options', 'nosniff');
@@ -53,8 +67,6 @@ export function createHttpApp(deps: HttpDependencies): Koa {
     if (deps.https) ctx.set('strict-transport-security', 'max-age=31536000');
     await next();
   });
-
-  if (deps.issuerPath) app.use(issuerPath(deps.issuerPath));
 
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
@@ -70,11 +82,32 @@ export function createHttpApp(deps: HttpDependencies): Koa {
     await next();
   });
 
+  app.use(
+    hostGuard({
+      origin: deps.issuer,
+      proxy: deps.proxy,
+      onRefused: (ctx, reason) =>
+        logger.info(
+          { requestId: ctx.state.requestId, host: ctx.get('host'), reason },
+          'request for another host refused',
+        ),
+    }),
+  );
+  app.use(issuerOrigin(deps.issuer));
+  if (deps.issuerPath) app.use(issuerPath(deps.issuerPath));
+
   // A store that is down (Redis connection lost) or fails a command mid-request gets a clear,
   // retryable answer instead of a generic server error; the Redis client reconnects by itself.
-  app.use(storeAvailability(deps.store, logger));
+  app.use(storeAvailability(deps.store));
   // Registered before any other provider middleware, so it wraps them all.
-  deps.providers.onProvider((provider) => handleStoreFailures(provider, logger));
+  deps.providers.onProvider((provider) => handleStoreFailures(provider));
+  // oidc-provider answers its own faults with a 500 page or `server_error` JSON and tells only this
+  // event: the reason goes to the access log's error line.
+  deps.providers.onProvider((provider) =>
+    provider.on('server_error', (ctx, error) => {
+      if (!(error instanceof StoreUnavailableError)) recordFailure(ctx.req, faultOf(error));
+    }),
+  );
 
   app.use(
     interactions({
@@ -98,6 +131,8 @@ export function createHttpApp(deps: HttpDependencies): Koa {
     }),
   );
 
+  // After the token rate limit (cheap refusals first), before everything that reads a body.
+  app.use(bufferBody());
   app.use(
     registrationGuard({
       store: deps.store,
@@ -130,8 +165,6 @@ export function createHttpApp(deps: HttpDependencies): Koa {
     await deps.providers.handle(ctx.req, ctx.res);
   });
 
-  app.on('error', (error: Error) =>
-    logger.error({ err: { message: error.message, name: error.name } }, 'unhandled request error'),
-  );
+  logAppErrors(app, logger);
   return app;
 }

@@ -1,14 +1,15 @@
 import type { Logger } from '@gatehouse/logging';
+import { jsonDepthWithin, MAX_JSON_DEPTH, sendOAuthError } from '@gatehouse/server-kit';
 import type { Context, Next } from 'koa';
 import { SHARED_CLIENT_PREFIX } from '../provider/registration.js';
 import type { Store } from '../store/store.js';
-import { sendOAuthError } from './oauth-error.js';
+import { bufferedBody } from './body.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /**
- * In front of the registration endpoint: a per-IP rate limit and a cap on stored clients, each
- * answered with a clear OAuth-style error instead of letting an abusive or runaway client fill the
- * database.
+ * In front of the registration endpoint: a per-IP rate limit, a cap on stored clients and a bound
+ * on how deeply the metadata nests, each answered with a clear OAuth-style error instead of letting
+ * an abusive or runaway client fill the database or exhaust the stack.
  */
 export function registrationGuard(deps: {
   store: Store;
@@ -29,6 +30,21 @@ export function registrationGuard(deps: {
         'This client is shared by identical registrations and cannot be changed or deleted; register again with the new metadata',
       );
       return;
+    }
+    const isUpdate = ctx.method === 'PUT' && ctx.path.startsWith(`${deps.path}/`);
+    const body = bufferedBody(ctx);
+    // Checked before anything recursive (our registration fingerprint, oidc-provider's validation)
+    // walks a body nested thousands of levels deep.
+    if (((ctx.path === deps.path && ctx.method === 'POST') || isUpdate) && body) {
+      if (!jsonDepthWithin(body.toString('utf8'))) {
+        sendOAuthError(
+          ctx,
+          400,
+          'invalid_client_metadata',
+          `client metadata must not nest more than ${MAX_JSON_DEPTH} levels`,
+        );
+        return;
+      }
     }
     if (ctx.path !== deps.path || ctx.method !== 'POST') return next();
     const wait = await deps.limiter.hit(ctx.ip);

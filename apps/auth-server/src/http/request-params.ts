@@ -1,7 +1,8 @@
-import type { IncomingMessage } from 'node:http';
+import { sendOAuthError } from '@gatehouse/server-kit';
 import type { Context, Next } from 'koa';
 import type { ResourceRegistry } from '../provider/resources.js';
-import { sendOAuthError } from './oauth-error.js';
+import { pageCsp, renderMessage } from '../ui/pages.js';
+import { bufferedBody, replayBody } from './body.js';
 
 /**
  * Rewrites OAuth request parameters before oidc-provider sees them, so every comparison it makes
@@ -11,10 +12,12 @@ import { sendOAuthError } from './oauth-error.js';
  * - An authorization request without `scope` gets the resource's default scopes; oidc-provider
  *   would otherwise grant nothing and answer `access_denied`, and MCP clients (and the MCP
  *   conformance suite) do send requests without `scope`.
+ *
+ * And refuses what oidc-provider would quietly normalise instead of refusing: a `response_type`
+ * other than exactly `code` (it splits and de-duplicates the value, so `code code` passed).
  */
 
 const FORM = 'application/x-www-form-urlencoded';
-const MAX_BODY = 56 * 1024;
 
 export function requestParams(
   resources: ResourceRegistry,
@@ -47,6 +50,10 @@ export function requestParams(
     if (!isAuthorization && ctx.path !== paths.token) return next();
     if (ctx.method === 'GET' && isAuthorization) {
       const params = new URLSearchParams(ctx.querystring);
+      if (!responseTypeSupported(params)) {
+        refuseResponseType(ctx);
+        return;
+      }
       if (rewrite(params, true)) {
         const before = ctx.req.url ?? '';
         ctx.req.url = `${ctx.path}?${params.toString()}`;
@@ -57,12 +64,12 @@ export function requestParams(
             originalUrl.slice(0, originalUrl.length - before.length) + ctx.req.url;
       }
     } else if (ctx.method === 'POST' && ctx.is(FORM)) {
-      const body = await readBody(ctx.req);
-      if (body === undefined) {
-        sendOAuthError(ctx, 413, 'invalid_request', `request body larger than ${MAX_BODY} bytes`);
+      const body = bufferedBody(ctx) ?? Buffer.alloc(0);
+      const params = new URLSearchParams(body.toString('utf8'));
+      if (isAuthorization && !responseTypeSupported(params)) {
+        refuseResponseType(ctx);
         return;
       }
-      const params = new URLSearchParams(body.toString('utf8'));
       replayBody(ctx.req, rewrite(params, isAuthorization) ? Buffer.from(params.toString()) : body);
       ctx.state.oauthParams = params;
     }
@@ -70,28 +77,24 @@ export function requestParams(
   };
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) return undefined;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+/** Absent (oidc-provider then asks for it) or exactly one `code`, the only response type served. */
+function responseTypeSupported(params: URLSearchParams): boolean {
+  const types = params.getAll('response_type');
+  return types.length === 0 || (types.length === 1 && types[0] === 'code');
 }
 
-/**
- * Makes a consumed request readable again for oidc-provider, which reads the body with
- * `req.iterator()` while `req.readable` is true. Narrow on purpose: only what its body reader uses.
- */
-function replayBody(req: IncomingMessage, body: Buffer): void {
-  req.headers['content-length'] = String(body.length);
-  Object.defineProperty(req, 'readable', { value: true, configurable: true });
-  Object.defineProperty(req, 'iterator', {
-    configurable: true,
-    value: async function* replay() {
-      yield body;
-    },
-  });
+function refuseResponseType(ctx: Context): void {
+  const description = 'Only response_type=code is supported';
+  if (ctx.method === 'GET' && ctx.accepts('json', 'html') === 'html') {
+    ctx.status = 400;
+    ctx.set('cache-control', 'no-store');
+    ctx.set('content-security-policy', pageCsp());
+    ctx.type = 'html';
+    ctx.body = renderMessage(
+      'Request refused',
+      `${description}. Start again from your application.`,
+    );
+    return;
+  }
+  sendOAuthError(ctx, 400, 'unsupported_response_type', description);
 }

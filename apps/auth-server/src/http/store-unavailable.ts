@@ -1,16 +1,15 @@
-import type { Logger } from '@gatehouse/logging';
+import { recordFailure, sendOAuthError } from '@gatehouse/server-kit';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { pageCsp, renderMessage } from '../ui/pages.js';
-import { sendOAuthError } from './oauth-error.js';
 
 /**
  * A request the store cannot serve right now (Redis unreachable, or a command refused or lost
  * mid-request) gets one clear, retryable answer: 503 `temporarily_unavailable` with Retry-After,
- * instead of oidc-provider's or koa's generic 500. The client retries; the log line says why, with
- * the request's correlation id.
+ * instead of oidc-provider's or koa's generic 500. The client retries; the access log's error line
+ * says why (failures.ts in server-kit), with the request's correlation id.
  */
 
 const RETRY_AFTER_MS = 2000;
@@ -37,17 +36,9 @@ function sendStoreUnavailable(ctx: Context): void {
   ctx.type = 'json';
 }
 
-function logFailure(
-  logger: Logger,
-  ctx: Context,
-  requestId: unknown,
-  error: StoreUnavailableError,
-): void {
-  // Path only (query strings carry codes and state) and the store's reason (never the command).
-  logger.error(
-    { requestId, method: ctx.method, path: ctx.path, reason: error.reason },
-    'store failed during the request: answered 503',
-  );
+/** The reason the access log writes on its error line: the store's, never the command. */
+function recordStoreFailure(ctx: Context, error: StoreUnavailableError): void {
+  recordFailure(ctx.req, { reason: `store failed during the request: ${error.reason}` });
 }
 
 /**
@@ -55,13 +46,10 @@ function logFailure(
  * known to be unreachable (no round trip), and turns a store failure thrown by a later middleware
  * (rate limits, sign-in throttle, refresh retry cache, sign-in pages) into the 503.
  */
-export function storeAvailability(store: Store, logger: Logger) {
+export function storeAvailability(store: Store) {
   return async (ctx: Context, next: Next): Promise<void> => {
     if (!store.available()) {
-      logger.warn(
-        { requestId: ctx.state.requestId, path: ctx.path },
-        'store unavailable: request refused with 503',
-      );
+      recordFailure(ctx.req, { reason: 'store unavailable: request refused' });
       sendStoreUnavailable(ctx);
       return;
     }
@@ -69,7 +57,7 @@ export function storeAvailability(store: Store, logger: Logger) {
       await next();
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
-      logFailure(logger, ctx, ctx.state.requestId, error);
+      recordStoreFailure(ctx, error);
       sendStoreUnavailable(ctx);
     }
   };
@@ -81,7 +69,7 @@ export function storeAvailability(store: Store, logger: Logger) {
  * the `server_error` event; a failure after its error handler (saving the session) is thrown out of
  * its router. A middleware around the router rewrites either into the 503.
  */
-export function handleStoreFailures(provider: Provider, logger: Logger): void {
+export function handleStoreFailures(provider: Provider): void {
   const failures = new WeakMap<object, StoreUnavailableError>();
   provider.on('server_error', (ctx, error) => {
     if (error instanceof StoreUnavailableError) failures.set(ctx, error);
@@ -96,8 +84,7 @@ export function handleStoreFailures(provider: Provider, logger: Logger): void {
       failure = error;
     }
     if (!failure) return;
-    // The correlation id comes from the outer app's requestLog, which set it on the shared response.
-    logFailure(logger, ctx, ctx.response.get('x-request-id'), failure);
+    recordStoreFailure(ctx, failure);
     sendStoreUnavailable(ctx);
   });
 }

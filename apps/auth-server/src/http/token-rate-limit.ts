@@ -1,6 +1,6 @@
 import type { Logger } from '@gatehouse/logging';
+import { sendOAuthError } from '@gatehouse/server-kit';
 import type { Context, Next } from 'koa';
-import { sendOAuthError } from './oauth-error.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /** Per-IP rate limit on the token endpoint: 429 with Retry-After and an OAuth-style JSON error. */

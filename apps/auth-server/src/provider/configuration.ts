@@ -39,7 +39,8 @@ export function createProvider({
 }: ProviderDependencies): Provider {
   const tokens = tokenPolicy(config, resources);
   const metadataDocuments = metadataDocumentConfiguration(config.cimd);
-  const secureCookies = new URL(config.issuer).protocol === 'https:' || config.proxy;
+  // Browsers reach the sign-in pages at the issuer's URLs: its scheme decides.
+  const secureCookies = new URL(config.issuer).protocol === 'https:';
 
   const configuration: Configuration = {
     adapter: adapterClass(store.models) as unknown as Configuration['adapter'],
@@ -184,6 +185,9 @@ export function createProvider({
   };
 
   const provider = new Provider(config.issuer, configuration);
-  provider.proxy = config.proxy;
+  // The app in front sets X-Forwarded-Proto/Host/For to the issuer's origin and the checked client
+  // address on every request (http/issuer-origin.ts), so the URLs the provider builds are the
+  // issuer's, whatever Host the request named.
+  provider.proxy = true;
   return provider;
 }

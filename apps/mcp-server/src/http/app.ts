@@ -1,7 +1,15 @@
 import type { ResourceServer } from '@gatehouse/auth-core';
 import { koaAuth, koaProtectedResourceMetadata } from '@gatehouse/auth-core/koa';
 import type { Logger } from '@gatehouse/logging';
-import { requestLog } from '@gatehouse/server-kit';
+import {
+  hostGuard,
+  jsonDepthWithin,
+  logAppErrors,
+  MAX_JSON_DEPTH,
+  readRequestBody,
+  requestHygiene,
+  requestLog,
+} from '@gatehouse/server-kit';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import Koa, { type Context } from 'koa';
@@ -11,6 +19,9 @@ import { SCOPE_TOOLS } from '../tools/tool.js';
 import { createOriginMatcher } from './origins.js';
 
 const MAX_BODY = 4 * 1024 * 1024;
+/** What Streamable HTTP uses (POST messages, GET streams, DELETE sessions) and CORS preflights. */
+const MCP_METHODS = new Set(['GET', 'POST', 'DELETE', 'OPTIONS']);
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const MCP_PATH_HEADERS =
   'authorization, content-type, mcp-protocol-version, mcp-session-id, last-event-id';
 
@@ -18,8 +29,8 @@ export interface McpHttpDependencies {
   readonly resourceServer: ResourceServer;
   readonly allowedOrigins: readonly string[];
   readonly logger: Logger;
-  /** Path of the MCP endpoint, from the resource URI (`/mcp`). */
-  readonly mcpPath: string;
+  /** The canonical resource URI (`http://localhost:3000/mcp`). */
+  readonly resource: string;
 }
 
 /**
@@ -29,7 +40,9 @@ export interface McpHttpDependencies {
  * Streamable HTTP handler.
  */
 export function createHttpApp(deps: McpHttpDependencies): Koa {
-  const { logger, resourceServer, mcpPath } = deps;
+  const { logger, resourceServer } = deps;
+  const resourceUrl = new URL(deps.resource);
+  const mcpPath = resourceUrl.pathname || '/';
   const app = new Koa();
   const originAllowed = createOriginMatcher(deps.allowedOrigins);
   const startedAt = Date.now();
@@ -39,6 +52,7 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
   const toolScopes = new Map(TOOLS.map((tool) => [tool.name, tool.scopes]));
 
   app.use(requestLog(logger, ['/healthz']));
+  app.use(requestHygiene());
 
   app.use(async (ctx, next) => {
     if (ctx.path === '/healthz') {
@@ -46,6 +60,35 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
       return;
     }
     await next();
+  });
+
+  // A server on loopback answers only to loopback host names (any port, as the MCP SDK's own check):
+  // with any Host, a web page could reach it through DNS rebinding (MCP transport security).
+  // Elsewhere nothing is built from the Host.
+  if (LOOPBACK_HOSTS.has(resourceUrl.hostname)) {
+    app.use(
+      hostGuard({
+        origin: resourceUrl.origin,
+        proxy: false,
+        anyPort: true,
+        onRefused: (ctx, reason) =>
+          logger.info(
+            { requestId: ctx.state.requestId, host: ctx.get('host'), reason },
+            'request for another host refused',
+          ),
+      }),
+    );
+  }
+
+  app.use(async (ctx, next) => {
+    if (ctx.path !== mcpPath || MCP_METHODS.has(ctx.method)) return next();
+    ctx.status = 405;
+    ctx.set('allow', [...MCP_METHODS].join(', '));
+    ctx.body = {
+      jsonrpc: '2.0',
+      error: { code: -32000, message: 'Method not allowed' },
+      id: null,
+    };
   });
 
   // Origin: a browser page on a disallowed origin must not reach the MCP endpoint (DNS rebinding).
@@ -110,6 +153,7 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
     });
   });
 
+  logAppErrors(app, logger);
   return app;
 }
 
@@ -120,23 +164,32 @@ function toolCallName(message: unknown): string | undefined {
 }
 
 async function readJson(ctx: Context): Promise<{ ok: true; value: unknown } | { ok: false }> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY) {
-      ctx.status = 413;
-      ctx.body = {
-        jsonrpc: '2.0',
-        error: { code: -32600, message: 'Request body too large' },
-        id: null,
-      };
-      return { ok: false };
-    }
-    chunks.push(chunk as Buffer);
+  const body = await readRequestBody(ctx.req, MAX_BODY);
+  if (body === undefined) {
+    ctx.status = 413;
+    ctx.body = {
+      jsonrpc: '2.0',
+      error: { code: -32600, message: 'Request body too large' },
+      id: null,
+    };
+    return { ok: false };
+  }
+  const text = body.toString('utf8');
+  if (!jsonDepthWithin(text)) {
+    // Refused before parsing: the SDK's schema validation recurses and overflows the stack.
+    ctx.status = 400;
+    ctx.body = {
+      jsonrpc: '2.0',
+      error: {
+        code: -32600,
+        message: `Invalid Request: nested deeper than ${MAX_JSON_DEPTH} levels`,
+      },
+      id: null,
+    };
+    return { ok: false };
   }
   try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks).toString('utf8')) };
+    return { ok: true, value: JSON.parse(text) };
   } catch {
     ctx.status = 400;
     ctx.body = { jsonrpc: '2.0', error: { code: -32700, message: 'Parse error' }, id: null };

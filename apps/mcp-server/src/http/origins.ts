@@ -11,12 +11,10 @@ export function createOriginMatcher(allowed: readonly string[]): (origin: string
     else exact.add(new URL(entry).origin);
   }
   return (origin) => {
-    let parsed: URL;
-    try {
-      parsed = new URL(origin);
-    } catch {
-      return false;
-    }
+    // Browsers send an origin serialised (RFC 6454 §6.2). Anything else was written by hand, and
+    // the URL parser would normalise it first: `http://127.1:1` becomes `http://127.0.0.1:1`.
+    const parsed = URL.parse(origin);
+    if (!parsed || parsed.origin !== origin) return false;
     if (exact.has(parsed.origin)) return true;
     return (
       anyPort.includes(`${parsed.protocol}//${parsed.hostname}`.toLowerCase()) ||
