@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { keycloakCacheDir, startKeycloak } from '@gatehouse/keycloak-runner';
-import { freePort, type StartedProcess, startProcess } from '@gatehouse/testkit';
+import {
+  freePort,
+  type StartedProcess,
+  type StartProcessOptions,
+  startOnFreePort,
+  startProcess,
+} from '@gatehouse/testkit';
 import { isAlive, processTree } from './process-memory.js';
 
 /** The MCP resource both servers issue tokens for (the realm's `mcpResource`, our AUTH_RESOURCES). */
@@ -174,6 +180,12 @@ export async function startChildServer(
     readyUrl: string;
     /** The status that means ready (default 200); `any` takes any HTTP answer. */
     readyStatus?: number | 'any';
+    /**
+     * What proves the answer on `readyUrl` comes from this child, not from another process that
+     * took the port: a line it prints, or (our apps at LOG_LEVEL=warn print none) its own socket.
+     */
+    readyLine?: StartProcessOptions['readyLine'];
+    listensOn?: number;
     /** Extra clean-up after the process exited (data directories). */
     afterStop?: () => void;
   },
@@ -186,12 +198,16 @@ export async function startChildServer(
       ...(options.env ? { env: options.env } : {}),
       readyUrl: options.readyUrl,
       ...(options.readyStatus === undefined ? {} : { readyStatus: options.readyStatus }),
+      ...(options.readyLine === undefined ? {} : { readyLine: options.readyLine }),
+      ...(options.listensOn === undefined ? {} : { listensOn: options.listensOn }),
       pollMs: 10,
       timeoutMs: 60_000,
     });
   } catch (error) {
     options.afterStop?.();
-    throw new Error(`${name}: ${(error as Error).message}`);
+    // Rethrown as is when the port was taken, so that `startOnFreePort` tries another one.
+    if (error instanceof Error) error.message = `${name}: ${error.message}`;
+    throw error;
   }
   const readyMs = performance.now() - started;
   let stopping: Promise<void> | undefined;
@@ -223,41 +239,46 @@ export interface AuthServerOptions {
 
 /**
  * Our authorization server as users run it in production: `node dist/main.js` in apps/auth-server,
- * a fresh SQLite file (or `options.store`), one user, the MCP resource; ready when GET /readyz
- * answers 200 (polled every 10 ms). The registration rate limit is raised: its default (30 per IP
- * per 10 minutes) would stop a bench that registers a client per flow.
+ * a fresh SQLite file (or `options.store`), one user, the MCP resource; ready when it listens on
+ * its port itself and GET /readyz answers 200 (polled every 10 ms); another free port when the
+ * first was taken meanwhile. The registration rate limit is raised: its default (30 per IP per 10
+ * minutes) would stop a bench that registers a client per flow.
  */
 export async function startAuthServer(options: AuthServerOptions = {}): Promise<BenchServer> {
   const { appDir, main } = authServerMain();
-  const port = await freePort();
-  const issuer = `http://localhost:${port}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-auth-'));
-  dataDirs.add(dataDir);
-  const child = await startChildServer('auth-server', process.execPath, [main], {
-    cwd: appDir,
-    env: {
-      AUTH_ISSUER: issuer,
-      AUTH_STORE: options.store ?? `sqlite:${join(dataDir, 'auth.db')}`,
-      AUTH_USERS: 'alice:alice-password',
-      AUTH_RESOURCES: JSON.stringify(
-        options.resources ?? [
-          {
-            resource: MCP_RESOURCE,
-            scopes: ['mcp:tools', 'mcp:admin'],
-            defaultScopes: ['mcp:tools'],
-          },
-        ],
-      ),
-      AUTH_REGISTRATION_RATE_LIMIT: '1000000',
-      LOG_LEVEL: 'warn',
-      LOG_FORMAT: 'json',
-      ...options.env,
-    },
-    readyUrl: `${issuer}/readyz`,
-    afterStop: () => {
-      rmSync(dataDir, { recursive: true, force: true });
-      dataDirs.delete(dataDir);
-    },
+  const { issuer, child } = await startOnFreePort(async (port) => {
+    const issuer = `http://localhost:${port}`;
+    const dataDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-auth-'));
+    dataDirs.add(dataDir);
+    const child = await startChildServer('auth-server', process.execPath, [main], {
+      cwd: appDir,
+      env: {
+        AUTH_ISSUER: issuer,
+        AUTH_STORE: options.store ?? `sqlite:${join(dataDir, 'auth.db')}`,
+        AUTH_USERS: 'alice:alice-password',
+        AUTH_RESOURCES: JSON.stringify(
+          options.resources ?? [
+            {
+              resource: MCP_RESOURCE,
+              scopes: ['mcp:tools', 'mcp:admin'],
+              defaultScopes: ['mcp:tools'],
+            },
+          ],
+        ),
+        AUTH_REGISTRATION_RATE_LIMIT: '1000000',
+        // No request log under load; so no "ready at" line either: `listensOn` tells it is ours.
+        LOG_LEVEL: 'warn',
+        LOG_FORMAT: 'json',
+        ...options.env,
+      },
+      readyUrl: `${issuer}/readyz`,
+      listensOn: port,
+      afterStop: () => {
+        rmSync(dataDir, { recursive: true, force: true });
+        dataDirs.delete(dataDir);
+      },
+    });
+    return { issuer, child };
   });
   return tracked(
     {

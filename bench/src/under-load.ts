@@ -164,6 +164,8 @@ try {
         ...env,
       },
       readyUrl: `${new URL(resource).origin}/healthz`,
+      // LOG_LEVEL=warn: no "ready at" line; its own socket on the port shows the answer is its.
+      listensOn: Number(new URL(resource).port),
     });
   const introspectionEnv = {
     AUTH_MODE: 'introspection',
@@ -193,6 +195,7 @@ try {
         cwd: mcp.appDir,
         readyUrl: `http://127.0.0.1:${barePort}/mcp`,
         readyStatus: 'any',
+        readyLine: /^ready$/m,
       },
     ),
   };
@@ -215,6 +218,7 @@ try {
           MCP_SCOPE: SCOPE,
         },
         readyUrl: `${resources.keycloak}/.well-known/oauth-protected-resource`,
+        readyLine: 'Uvicorn running on',
       },
     );
   } else {

@@ -3,6 +3,7 @@ import { freePort, parseForms, rawRequest, UserAgent } from '@gatehouse/testkit'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorize,
+  exchangeCode,
   INTROSPECTOR,
   MCP_RESOURCE,
   REDIRECT_URI,
@@ -46,7 +47,7 @@ describe('the Host a request names', () => {
       ['GET', '/session/end'],
       ['GET', '/interaction/abcdefghijkl'],
     ]) {
-      for (const host of [EVIL, `${EVIL}:${port}`, `localhost:${port + 1}`]) {
+      for (const host of [EVIL, `${EVIL}:${port}`, `localhost.${EVIL}:${port}`]) {
         const response = await raw([`${method} ${path} HTTP/1.1`, `Host: ${host}`]);
         expect(response.status, `${method} ${path} Host: ${host}`).toBe(421);
         expect(response.raw).not.toContain(EVIL);
@@ -54,8 +55,9 @@ describe('the Host a request names', () => {
     }
   });
 
-  it('answers the loopback names of its own port, with every URL on the issuer', async () => {
-    for (const host of [`127.0.0.1:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`]) {
+  it('answers its loopback names on any port, with every URL on the issuer', async () => {
+    // Any port: instances behind a balancer listen on their own ports; nothing is built from it.
+    for (const host of [`127.0.0.1:${port}`, `[::1]:${port}`, `LOCALHOST:${port}`, 'localhost:1']) {
       for (const path of METADATA_PATHS) {
         const response = await raw([`GET ${path} HTTP/1.1`, `Host: ${host}`]);
         expect(response.status, `${path} Host: ${host}`).toBe(200);
@@ -225,6 +227,66 @@ describe('malformed requests', () => {
     }
   });
 
+  it('refuses case and trailing-slash variants of every route, so nothing in front of the provider is bypassed', async () => {
+    const deep = `{"redirect_uris":["${REDIRECT_URI}"],"x":${nested(5000)}}`;
+    for (const [method, path, body] of [
+      ['POST', '/TOKEN', 'grant_type=client_credentials'],
+      ['POST', '/token/', 'grant_type=client_credentials'],
+      ['POST', '/Token/Introspection', 'token=x'],
+      ['POST', '/reg/', deep],
+      ['POST', '/Reg', deep],
+      ['GET', '/REG/pub_x', ''],
+      ['POST', '/Request', 'response_type=code%20code'],
+      ['GET', '/.well-known/OPENID-configuration', ''],
+      ['GET', '/jwks/', ''],
+      ['GET', '/Auth?response_type=code%20code', ''],
+    ] as const) {
+      const response = await fetch(`${server.issuer}${path}`, {
+        method,
+        headers: {
+          'content-type': path.toLowerCase().startsWith('/reg')
+            ? 'application/json'
+            : 'application/x-www-form-urlencoded',
+        },
+        ...(body ? { body } : {}),
+      });
+      expect(response.status, `${method} ${path}`).toBe(404);
+    }
+  });
+
+  it('answers CONNECT with 405 instead of dropping the connection', async () => {
+    const response = await rawRequest(
+      port,
+      `CONNECT localhost:${port} HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`,
+    );
+    expect(response.status).toBe(405);
+  });
+
+  it('closes the connection after answering an oversized body, instead of leaving it hanging', async () => {
+    // Two requests on one connection: the second must be answered, or the connection closed after
+    // the first; a connection left open with the rest of the body unread never answers.
+    for (const [path, type] of [
+      ['/token', 'application/x-www-form-urlencoded'],
+      ['/reg', 'application/json'],
+    ] as const) {
+      const body = `x=${'a'.repeat(100_000)}`;
+      const response = await rawRequest(
+        port,
+        [
+          `POST ${path} HTTP/1.1`,
+          `Host: localhost:${port}`,
+          `Content-Type: ${type}`,
+          `Content-Length: ${body.length}`,
+          '',
+          `${body}GET /healthz HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`,
+        ].join('\r\n'),
+        { timeoutMs: 10_000 },
+      );
+      expect(response.status, path).toBe(413);
+      expect(response.headers.connection, path).toBe('close');
+    }
+  });
+
   it('refuses a compressed body with 415 instead of reading it as plain', async () => {
     const response = await fetch(`${server.issuer}/token`, {
       method: 'POST',
@@ -273,6 +335,30 @@ describe('the log under hostile requests', () => {
       'zz\r\nnot a chunk\r\n0\r\n\r\n',
     );
     expect(chunked.status).toBe(400);
+    // An absolute-form target with two ports: Node's legacy URL parser would print a deprecation
+    // warning for it on stderr.
+    expect(
+      (await raw([`GET http://localhost:${port}:${port}/reg HTTP/1.1`, `Host: localhost:${port}`]))
+        .status,
+    ).toBe(400);
+    // A confidential client revoking another client's token: oidc-provider's default policy would
+    // print a plain-text notice.
+    const other = (await register(server.issuer)).body.client_id;
+    const tokens = await exchangeCode(
+      server.issuer,
+      other,
+      await authorize(server.issuer, { clientId: other }),
+    );
+    const revoke = await fetch(`${server.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${INTROSPECTOR.id}:${INTROSPECTOR.secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token: String(tokens.body.refresh_token) }),
+    });
+    expect(revoke.status).toBe(400);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const lines = server.process.output().split('\n').filter(Boolean);
     for (const line of lines) {
       const entry = JSON.parse(line) as { level: number; msg: string };

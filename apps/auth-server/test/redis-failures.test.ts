@@ -1,22 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createPkce,
-  type PageResponse,
-  parseForms,
-  type RunningRedis,
-  startRedis,
-  UserAgent,
-} from '@gatehouse/testkit';
+import { type PageResponse, type RunningRedis, startRedis, UserAgent } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIRECT_URI, type RunningServer, startAuthServer } from './support/server.js';
 import {
-  authorize,
-  exchangeCode,
-  MCP_RESOURCE,
-  REDIRECT_URI,
-  type RunningServer,
-  startAuthServer,
-} from './support/server.js';
+  type Answer,
+  authorizationUrl,
+  expectUnavailableJson,
+  prepare,
+  refresh,
+  registerClient,
+} from './support/store-failures.js';
 
 /**
  * Redis failing a command while the connection stays up (ioredis still reports ready, so the
@@ -63,90 +57,24 @@ async function whileModelReadsRefused(fn: () => Promise<void>): Promise<void> {
   }
 }
 
-interface Answer {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly text: string;
-}
-
-async function send(url: string, init: RequestInit): Promise<Answer> {
-  const response = await fetch(url, init);
-  return { status: response.status, headers: response.headers, text: await response.text() };
-}
-
-const refresh = (clientId: string, refreshToken: string, requestId: string = randomUUID()) =>
-  send(`${server.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-request-id': requestId },
-    body: new URLSearchParams({
-      grant_type: 'refresh_token',
-      client_id: clientId,
-      refresh_token: refreshToken,
-    }).toString(),
-  });
-
-const registerClient = () =>
-  send(`${server.issuer}/reg`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ client_name: 'Test MCP Client', redirect_uris: [REDIRECT_URI] }),
-  });
-
-const authorizationUrl = (clientId: string) =>
-  `${server.issuer}/auth?${new URLSearchParams({
-    response_type: 'code',
-    client_id: clientId,
-    redirect_uri: REDIRECT_URI,
-    code_challenge: createPkce().challenge,
-    code_challenge_method: 'S256',
-    resource: MCP_RESOURCE,
-  })}`;
-
-/** A registered client, a refresh token for it, and a login page left open in a user agent. */
-async function prepare() {
-  const registered = await registerClient();
-  expect(registered.status).toBe(201);
-  const clientId = (JSON.parse(registered.text) as { client_id: string }).client_id;
-  const tokens = await exchangeCode(
-    server.issuer,
-    clientId,
-    await authorize(server.issuer, { clientId }),
-  );
-  expect(tokens.status).toBe(200);
-  const refreshToken = String(tokens.body.refresh_token);
-  const ua = new UserAgent();
-  const loginPage = await ua.navigate(authorizationUrl(clientId), () => false);
-  expect(loginPage.status).toBe(200);
-  const loginForm = parseForms(loginPage.body, loginPage.url)[0];
-  if (!loginForm) throw new Error('no login form');
-  return { clientId, refreshToken, ua, loginPage, loginForm };
-}
-
-/** The retryable answer, as JSON: 503, temporarily_unavailable, Retry-After, no storage detail. */
-function expectUnavailableJson(answer: Answer | PageResponse): void {
-  const text = 'text' in answer ? answer.text : answer.body;
-  expect(answer.status, text).toBe(503);
-  expect(answer.headers.get('retry-after')).toBe('2');
-  expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
-  const body = JSON.parse(text) as { error: string; error_description: string };
-  expect(body.error).toBe('temporarily_unavailable');
-  expect(body.error_description).not.toMatch(/OOM|NOPERM|redis/i);
-}
+const REDIS_DETAIL = /OOM|NOPERM|redis/i;
+const expectUnavailable = (answer: Answer | PageResponse) =>
+  expectUnavailableJson(answer, REDIS_DETAIL);
 
 describe('auth-server when Redis fails commands while connected', () => {
   it('answers token, registration, sign-in and authorization requests 503 temporarily_unavailable while Redis refuses writes (OOM), and serves them again afterwards with nothing lost', async () => {
-    const { clientId, refreshToken, ua, loginForm } = await prepare();
+    const { clientId, refreshToken, ua, loginForm } = await prepare(server);
 
     await whileOutOfMemory(async () => {
       expect((await fetch(`${server.issuer}/readyz`)).status).toBe(200);
-      expectUnavailableJson(await refresh(clientId, refreshToken));
-      expectUnavailableJson(await registerClient());
+      expectUnavailable(await refresh(server, clientId, refreshToken));
+      expectUnavailable(await registerClient(server));
       // Our sign-in page: a wrong password is counted by the throttle (a write).
-      expectUnavailableJson(
+      expectUnavailable(
         await ua.submit(loginForm, { username: 'alice', password: 'wrong-password' }, () => false),
       );
       // oidc-provider's own endpoint: a browser starting a sign-in gets a page, not JSON.
-      const page = await new UserAgent().request(authorizationUrl(clientId), {
+      const page = await new UserAgent().request(authorizationUrl(server, clientId), {
         headers: { accept: 'text/html' },
       });
       expect(page.status, page.body).toBe(503);
@@ -157,8 +85,8 @@ describe('auth-server when Redis fails commands while connected', () => {
     });
 
     // The refresh token was not consumed by the failed attempt; the open sign-in goes on.
-    expect((await refresh(clientId, refreshToken)).status).toBe(200);
-    expect((await registerClient()).status).toBe(201);
+    expect((await refresh(server, clientId, refreshToken)).status).toBe(200);
+    expect((await registerClient(server)).status).toBe(201);
     // alice consented to this client in prepare(): signing in goes straight back with a code.
     const signedIn = await ua.submit(
       loginForm,
@@ -169,10 +97,10 @@ describe('auth-server when Redis fails commands while connected', () => {
   });
 
   it("logs a request refused for a store failure with Redis's reason and the request id, and no token", async () => {
-    const { clientId, refreshToken } = await prepare();
+    const { clientId, refreshToken } = await prepare(server);
     const requestId = `store-failure-${randomUUID()}`;
     await whileOutOfMemory(async () => {
-      const answer = await refresh(clientId, refreshToken, requestId);
+      const answer = await refresh(server, clientId, refreshToken, requestId);
       expect(answer.status).toBe(503);
       expect(answer.headers.get('x-request-id')).toBe(requestId);
     });
@@ -195,17 +123,17 @@ describe('auth-server when Redis fails commands while connected', () => {
   });
 
   it('answers 503, not 500 or "session expired", when Redis refuses a read inside oidc-provider or the sign-in page (ACL NOPERM)', async () => {
-    const { clientId, refreshToken, ua, loginPage } = await prepare();
+    const { clientId, refreshToken, ua, loginPage } = await prepare(server);
 
     await whileModelReadsRefused(async () => {
       // Our middlewares in front of the token endpoint pass (no HGETALL); oidc-provider's client
       // and refresh-token lookups fail.
-      expectUnavailableJson(await refresh(clientId, refreshToken));
+      expectUnavailable(await refresh(server, clientId, refreshToken));
       // The interaction lookup fails: a storage failure, not an expired sign-in.
-      expectUnavailableJson(await ua.request(loginPage.url));
+      expectUnavailable(await ua.request(loginPage.url));
     });
 
-    expect((await refresh(clientId, refreshToken)).status).toBe(200);
+    expect((await refresh(server, clientId, refreshToken)).status).toBe(200);
     expect((await ua.request(loginPage.url)).status).toBe(200);
   });
 });

@@ -1,4 +1,3 @@
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +6,7 @@ import {
   createPkce,
   freePort,
   parseForms,
+  READY_LINES,
   type RunningRedis,
   type StartedProcess,
   startProcess,
@@ -15,6 +15,7 @@ import {
 } from '@gatehouse/testkit';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runApp } from './support/run.js';
 import {
   authorize,
   authServerEnv,
@@ -57,6 +58,7 @@ function startInstance(
       ...options.env,
     },
     readyUrl: `http://localhost:${port}/readyz`,
+    readyLine: READY_LINES.authServer,
   });
 }
 
@@ -260,12 +262,10 @@ describe('auth-server on Redis', () => {
       const clientId = (await register(A)).body.client_id;
       const before = await exchangeCode(A, clientId, await authorize(A, { clientId }));
       const oldKid = decodeProtectedHeader(String(before.body.access_token)).kid;
-      const rotated = spawnSync('node', ['--import', 'tsx', 'src/cli.ts', 'keys', 'rotate'], {
-        cwd: new URL('..', import.meta.url).pathname,
-        env: { ...process.env, ...env },
-        encoding: 'utf8',
-      });
-      expect(rotated.status).toBe(0);
+      // Not spawnSync: a blocked event loop would miss A and B closing idle connections and send
+      // the next request on a dead one.
+      const rotated = await runApp('src/cli.ts', ['keys', 'rotate'], { env });
+      expect(rotated.status, rotated.stderr).toBe(0);
       const kids = async (base: string) =>
         ((await (await fetch(`${base}/jwks`)).json()) as { keys: Array<{ kid: string }> }).keys.map(
           (key) => key.kid,

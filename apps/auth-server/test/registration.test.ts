@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+// node:sqlite (built into Node) reads the server's file: the test worker loads no native addon.
+import { DatabaseSync } from 'node:sqlite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorize,
@@ -10,7 +11,7 @@ import {
 } from './support/server.js';
 
 function storedClients(dbPath: string): number {
-  const db = new Database(dbPath, { readonly: true });
+  const db = new DatabaseSync(dbPath, { readOnly: true });
   try {
     return (
       db.prepare("SELECT COUNT(*) AS n FROM oidc_models WHERE model = 'Client'").get() as {

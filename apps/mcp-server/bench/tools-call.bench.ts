@@ -10,29 +10,35 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, obtainToken, startProcess } from '@gatehouse/testkit';
+import { freePort, obtainToken, startOnFreePort, startProcess } from '@gatehouse/testkit';
 import autocannon from 'autocannon';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 10);
-const [authServerPort, authPort, barePort] = [await freePort(), await freePort(), await freePort()];
-const issuer = `http://localhost:${authServerPort}`;
+const [authPort, barePort] = [await freePort(), await freePort()];
 const resource = `http://localhost:${authPort}/mcp`;
 
-const authServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-  cwd: new URL('../../auth-server/', import.meta.url).pathname,
-  env: {
-    AUTH_ISSUER: issuer,
-    AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-bench-')), 'auth.db')}`,
-    AUTH_USERS: 'alice:alice-password',
-    AUTH_RESOURCES: JSON.stringify([
-      { resource, scopes: ['mcp:tools', 'mcp:admin'], accessTokenTtl: 3600 },
-    ]),
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'json',
-  },
-  readyUrl: `${issuer}/readyz`,
+// Another port when its first was taken meanwhile. LOG_LEVEL=warn prints no "ready at" line, so
+// its own socket on the port (listensOn) shows the answer on /readyz is its.
+const { issuer, authServer } = await startOnFreePort(async (port) => {
+  const issuer = `http://localhost:${port}`;
+  const authServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: new URL('../../auth-server/', import.meta.url).pathname,
+    env: {
+      AUTH_ISSUER: issuer,
+      AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-bench-')), 'auth.db')}`,
+      AUTH_USERS: 'alice:alice-password',
+      AUTH_RESOURCES: JSON.stringify([
+        { resource, scopes: ['mcp:tools', 'mcp:admin'], accessTokenTtl: 3600 },
+      ]),
+      LOG_LEVEL: 'warn',
+      LOG_FORMAT: 'json',
+    },
+    readyUrl: `${issuer}/readyz`,
+    listensOn: port,
+  });
+  return { issuer, authServer };
 });
 
 // A real token: DCR, PKCE, login, consent, code exchange.

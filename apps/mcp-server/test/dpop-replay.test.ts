@@ -7,8 +7,10 @@ import {
   createDpopProof,
   type DpopHolder,
   freePort,
+  READY_LINES,
   type RunningRedis,
   type StartedProcess,
+  startOnFreePort,
   startProcess,
   startRedis,
 } from '@gatehouse/testkit';
@@ -49,26 +51,31 @@ async function startJwksIssuer(publicJwk: JWK): Promise<Server> {
   return server;
 }
 
-/** One MCP server process; `--conditions=development` runs the workspace packages' sources. */
+/**
+ * One MCP server process on a port of its own (another one when that was taken meanwhile);
+ * `--conditions=development` runs the workspace packages' sources.
+ */
 async function startMcpServer(env: Record<string, string> = {}): Promise<string> {
-  const port = await freePort();
-  const server = await startProcess(
-    'node',
-    ['--conditions=development', '--import', 'tsx', 'src/main.ts'],
-    {
-      cwd,
-      env: {
-        MCP_RESOURCE: resource,
-        MCP_PORT: String(port),
-        AUTH_ISSUER: issuer,
-        LOG_FORMAT: 'json',
-        ...env,
+  return startOnFreePort(async (port) => {
+    const server = await startProcess(
+      'node',
+      ['--conditions=development', '--import', 'tsx', 'src/main.ts'],
+      {
+        cwd,
+        env: {
+          MCP_RESOURCE: resource,
+          MCP_PORT: String(port),
+          AUTH_ISSUER: issuer,
+          LOG_FORMAT: 'json',
+          ...env,
+        },
+        readyUrl: `http://127.0.0.1:${port}/healthz`,
+        readyLine: READY_LINES.mcpServer,
       },
-      readyUrl: `http://127.0.0.1:${port}/healthz`,
-    },
-  );
-  processes.push(server);
-  return `http://127.0.0.1:${port}/mcp`;
+    );
+    processes.push(server);
+    return `http://127.0.0.1:${port}/mcp`;
+  });
 }
 
 /** A DPoP-bound (cnf.jkt) RFC 9068 access token for the resource. */

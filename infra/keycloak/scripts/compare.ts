@@ -7,7 +7,13 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, introspectionClient, obtainToken, startProcess } from '@gatehouse/testkit';
+import {
+  freePort,
+  introspectionClient,
+  obtainToken,
+  startOnFreePort,
+  startProcess,
+} from '@gatehouse/testkit';
 import { KEYCLOAK_VERSION, keycloakCacheDir, startKeycloak } from '../src/index.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -136,11 +142,7 @@ function table(
 
 const resource = `http://localhost:${await freePort()}/mcp`;
 const opaqueResource = `http://localhost:${await freePort()}/introspected`;
-const [kcPort, kcManagement, gatehousePort] = [
-  await freePort(),
-  await freePort(),
-  await freePort(),
-];
+const [kcPort, kcManagement] = [await freePort(), await freePort()];
 console.log(`> starting Keycloak ${KEYCLOAK_VERSION} and Gatehouse (AUTH_COMPAT=keycloak)`);
 const keycloak = await startKeycloak({
   cacheDir: keycloakCacheDir(),
@@ -150,23 +152,29 @@ const keycloak = await startKeycloak({
   introspectionSecret: INTROSPECTOR.secret,
   database: 'mem',
 });
-const gatehouseOrigin = `http://localhost:${gatehousePort}`;
-const gatehouse = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-  cwd: join(root, 'apps', 'auth-server'),
-  env: {
-    AUTH_ISSUER: gatehouseOrigin,
-    AUTH_COMPAT: 'keycloak',
-    AUTH_REALM: 'mcp',
-    AUTH_STORE: 'memory',
-    AUTH_USERS: 'alice:alice-password',
-    AUTH_RESOURCES: JSON.stringify([
-      { resource, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
-      { resource: opaqueResource, scopes: ['mcp:tools'], accessTokenFormat: 'opaque' },
-    ]),
-    AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR, 'client_secret_post')]),
-    LOG_LEVEL: 'warn',
-  },
-  readyUrl: `${gatehouseOrigin}/readyz`,
+// Another port when its first was taken meanwhile. LOG_LEVEL=warn prints no "ready at" line, so
+// its own socket on the port (listensOn) shows the answer on /readyz is its.
+const { gatehouseOrigin, gatehouse } = await startOnFreePort(async (port) => {
+  const gatehouseOrigin = `http://localhost:${port}`;
+  const gatehouse = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: join(root, 'apps', 'auth-server'),
+    env: {
+      AUTH_ISSUER: gatehouseOrigin,
+      AUTH_COMPAT: 'keycloak',
+      AUTH_REALM: 'mcp',
+      AUTH_STORE: 'memory',
+      AUTH_USERS: 'alice:alice-password',
+      AUTH_RESOURCES: JSON.stringify([
+        { resource, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
+        { resource: opaqueResource, scopes: ['mcp:tools'], accessTokenFormat: 'opaque' },
+      ]),
+      AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR, 'client_secret_post')]),
+      LOG_LEVEL: 'warn',
+    },
+    readyUrl: `${gatehouseOrigin}/readyz`,
+    listensOn: port,
+  });
+  return { gatehouseOrigin, gatehouse };
 });
 try {
   const left = await observe(keycloak.issuer, resource, resource);

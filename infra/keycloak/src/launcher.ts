@@ -130,18 +130,25 @@ export async function startKeycloak(options: KeycloakOptions): Promise<RunningKe
 
   const deadline = started + (options.readyTimeoutMs ?? 180_000);
   const discovery = `${issuer}/.well-known/openid-configuration`;
+  // Quarkus's start-up line ("Keycloak 26.7.3 on JVM ... started in 15.9s. Listening on: <url>."):
+  // only the process that bound the port prints it, while the discovery URL could be answered by
+  // another server that took the port (our auth-server with AUTH_COMPAT=keycloak serves it too).
+  const listening = `Listening on: ${baseUrl}`;
   for (;;) {
     if (exitCode !== undefined)
       throw new Error(`Keycloak exited with ${exitCode} before it was ready:\n${output}`);
     try {
-      const response = await fetch(discovery, { signal: AbortSignal.timeout(2000) });
-      if (response.status === 200) break;
+      if (output.includes(listening)) {
+        const response = await fetch(discovery, { signal: AbortSignal.timeout(2000) });
+        if (response.status === 200) break;
+      }
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) {
       await stop(1000);
-      throw new Error(`Keycloak not ready at ${discovery} in time:\n${output}`);
+      const missing = output.includes(listening) ? discovery : `"${listening}" in its output`;
+      throw new Error(`Keycloak not ready in time (no ${missing}):\n${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -8,10 +8,12 @@ import { sendOAuthError } from './oauth-error.js';
  * through, and a loopback server that answers any Host is open to DNS rebinding.
  *
  * - Malformed, missing (HTTP/1.1) or repeated Host: 400 (RFC 9112 §3.2).
- * - Another host: 421 Misdirected Request (RFC 9110 §15.5.20).
+ * - Another host name: 421 Misdirected Request (RFC 9110 §15.5.20). The port is not compared:
+ *   instances behind a balancer listen on ports of their own and nothing is built from the port
+ *   (what an attacker needs to change is the name).
  * - Behind a proxy (`proxy: true`) the host is the first X-Forwarded-Host when present, else Host.
- * - A loopback origin also answers to the other loopback names on the same port (localhost,
- *   127.0.0.1, [::1]): the same machine, and what local clients type.
+ * - A loopback origin also answers to the other loopback names (localhost, 127.0.0.1, [::1]): the
+ *   same machine, and what local clients type.
  * - `exemptPaths` (health checks) are answered whatever the Host: load balancers probe instances by
  *   address and nothing there is built from the Host.
  */
@@ -39,11 +41,6 @@ export interface HostGuardOptions {
   readonly origin: string;
   /** Trust X-Forwarded-Host (the app runs behind a proxy that sets it). */
   readonly proxy: boolean;
-  /**
-   * Accept the origin's host names on any port: enough against DNS rebinding (the attacker's name
-   * is what differs), and local proxies on another port keep working.
-   */
-  readonly anyPort?: boolean;
   readonly exemptPaths?: readonly string[];
   /** Logged once per refusal (a warn line: the name is bounded by the logger). */
   readonly onRefused?: (ctx: Context, reason: string) => void;
@@ -68,7 +65,7 @@ export function hostGuard(options: HostGuardOptions) {
       sendOAuthError(ctx, 400, 'invalid_request', 'The Host header is missing or malformed');
       return;
     }
-    if (!names.has(parsed.hostname) || (!options.anyPort && parsed.port !== ours?.port)) {
+    if (!names.has(parsed.hostname)) {
       options.onRefused?.(ctx, 'Host is not this server');
       sendOAuthError(ctx, 421, 'invalid_request', 'This server does not serve the requested host');
       return;

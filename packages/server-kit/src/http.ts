@@ -1,13 +1,29 @@
 import type { Server } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+import { keepAlive } from './keep-alive.js';
 
-/** Listening and closing a koa app, as the apps' `listen()`/`close()` expose them. */
+/**
+ * Listening and closing a koa app, as the apps' `listen()`/`close()` expose them: keep-alive and
+ * header/request timeouts as `HTTP_TIMEOUTS` (keep-alive.ts) says, and a prompt close even with
+ * kept-alive connections open.
+ */
 export function listener(app: Koa, port: number, bind: string) {
   let server: Server | undefined;
+  let connections: ReturnType<typeof keepAlive> | undefined;
   return {
     listen: (): Promise<Server> =>
       new Promise((resolve, reject) => {
         const listening = app.listen(port, bind);
+        connections = keepAlive(listening);
+        // CONNECT (a proxy tunnel) is not served: without a listener Node drops the connection
+        // without a word.
+        listening.on('connect', (_request, socket: Duplex) => {
+          socket.on('error', () => {});
+          socket.end(
+            'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+          );
+        });
         listening.once('listening', () => {
           server = listening;
           resolve(listening);
@@ -16,8 +32,9 @@ export function listener(app: Koa, port: number, bind: string) {
       }),
     async close(): Promise<void> {
       if (!server) return;
-      server.closeIdleConnections();
-      await new Promise<void>((resolve) => server?.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server?.close(() => resolve()));
+      connections?.closing();
+      await closed;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { createLogger, type Logger } from '@gatehouse/logging';
 import { ConfigError } from './env.js';
+import { routeProcessOutput } from './process-output.js';
 
 export interface RunServerOptions<
   C extends {
@@ -38,6 +39,7 @@ export async function runServer<
     throw error;
   }
   const logger = createLogger({ service: options.service, ...config.log });
+  routeProcessOutput(logger);
   let running: { close(): Promise<void> };
   try {
     running = await options.start(config, logger);

@@ -17,7 +17,8 @@ export class RequestBodyError extends Error {
 
 /**
  * Reads a whole request body, or resolves `undefined` as soon as it is larger than `maxBytes`
- * (nothing more is buffered). A stream error becomes a {@link RequestBodyError}.
+ * (nothing more is buffered; the answer then closes the connection, keep-alive.ts). A stream error
+ * becomes a {@link RequestBodyError}.
  */
 export async function readRequestBody(
   req: IncomingMessage,

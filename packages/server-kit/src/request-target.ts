@@ -51,6 +51,10 @@ export function requestHygiene() {
       }
       const url = /^https?:\/\//i.test(target) ? URL.parse(target) : null;
       if (!url || url.username || url.password) {
+        // Nothing may parse it later: koa's path goes through Node's legacy URL parser, which
+        // prints a deprecation warning for URLs such as `http://host:1:2/x`.
+        req.url = '/';
+        ctx.originalUrl = req.url;
         sendOAuthError(ctx, 400, 'invalid_request', 'The request target must be a path');
         return;
       }

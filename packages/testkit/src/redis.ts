@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
-import { freePort } from './process.js';
+import { startOnFreePort } from './ports.js';
+import { ProcessStartError } from './process.js';
 
 /** A real redis-server on loopback for tests: no persistence unless asked, its own free port. */
 export interface RunningRedis {
@@ -37,26 +38,47 @@ async function pong(port: number): Promise<boolean> {
   });
 }
 
-/** Starts redis-server (`port` to reuse one, e.g. after a restart); resolves once it answers PING. */
+/**
+ * Starts redis-server (`port` to reuse one, e.g. after a restart; else a free one, another when a
+ * concurrent test file's server took it first); resolves once it says it is ready and answers PING.
+ */
 export async function startRedis(
   options: { port?: number; dir?: string } = {},
 ): Promise<RunningRedis> {
-  const port = options.port ?? (await freePort());
+  return options.port === undefined
+    ? startOnFreePort((port) => startRedisOn(port, options.dir))
+    : startRedisOn(options.port, options.dir);
+}
+
+// Its own line (7.0; 7.2+ appends the transport): a PONG alone may come from another test file's
+// redis-server on the same port.
+const READY_LINE = 'Ready to accept connections';
+
+async function startRedisOn(port: number, dir: string | undefined): Promise<RunningRedis> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  if (options.dir)
-    args.push('--dir', options.dir, '--appendonly', 'yes', '--appendfsync', 'always');
+  if (dir) args.push('--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always');
   const child = spawn(redisServerBinary(), args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
+  const collect = (chunk: Buffer) => {
     output += chunk.toString();
-  });
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
   const exited = once(child, 'exit');
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
   const deadline = Date.now() + 10_000;
-  while (!(await pong(port))) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited:\n${output}`);
+  while (!output.includes(READY_LINE) || !(await pong(port))) {
+    if (gone()) {
+      // Its last lines (the bind failure) may still be in the pipe.
+      await Promise.race([
+        once(child, 'close'),
+        new Promise((resolve) => setTimeout(resolve, 1000)),
+      ]);
+      throw new ProcessStartError('redis-server exited', output, child.exitCode);
+    }
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
-      throw new Error(`redis-server not ready on ${port}:\n${output}`);
+      throw new ProcessStartError(`redis-server not ready on ${port}`, output, undefined);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -64,7 +86,7 @@ export async function startRedis(
     url: `redis://127.0.0.1:${port}`,
     port,
     async stop() {
-      if (child.exitCode !== null) return;
+      if (gone()) return;
       child.kill('SIGTERM');
       await exited;
     },

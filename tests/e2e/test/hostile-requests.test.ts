@@ -64,7 +64,9 @@ describe('MCP server under hostile requests', () => {
     }
   });
 
-  it('serves an absolute-form request target (RFC 9112 §3.2.2) like its origin form', async () => {
+  it('serves an absolute-form request target (RFC 9112 §3.2.2), and closes when asked to', async () => {
+    // rawRequest resolves when the server closes: the SDK's own `Connection: keep-alive` on event
+    // streams kept the socket open until the keep-alive timeout despite `Connection: close`.
     const body = call('{"name":"add_numbers","arguments":{"a":2,"b":3}}');
     const response = await rawRequest(
       port,
@@ -124,6 +126,30 @@ describe('MCP server under hostile requests', () => {
       origin: 'http://127.0.0.1:6274',
     });
     expect(allowed.status).toBe(200);
+  });
+
+  it('answers CONNECT with 405, and closes after an oversized body instead of hanging', async () => {
+    const connect = await rawRequest(
+      port,
+      `CONNECT localhost:${port} HTTP/1.1\r\nHost: localhost:${port}\r\n\r\n`,
+    );
+    expect(connect.status).toBe(405);
+    const body = `{"x":"${'a'.repeat(5 * 1024 * 1024)}"}`;
+    const oversized = await rawRequest(
+      port,
+      [
+        'POST /mcp HTTP/1.1',
+        `Host: localhost:${port}`,
+        `Authorization: Bearer ${token}`,
+        'Content-Type: application/json',
+        'Accept: application/json, text/event-stream',
+        `Content-Length: ${body.length}`,
+        '',
+        `${body}GET /healthz HTTP/1.1\r\nHost: localhost:${port}\r\nConnection: close\r\n\r\n`,
+      ].join('\r\n'),
+    );
+    expect(oversized.status).toBe(413);
+    expect(oversized.headers.connection).toBe('close');
   });
 
   it('refuses a compressed body with 415 instead of reading it as plain', async () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { keycloakCacheDir, type RunningKeycloak, startKeycloak } from '@gatehouse/keycloak-runner';
-import { freePort, type StartedProcess, startProcess } from '@gatehouse/testkit';
+import { freePort, READY_LINES, type StartedProcess, startProcess } from '@gatehouse/testkit';
 
 /**
  * A real Keycloak (the `mcp` realm from infra/keycloak) and our MCP server pointed at it by
@@ -82,5 +82,8 @@ export function startMcpServer(
       ...env,
     },
     readyUrl: `http://localhost:${realm.mcpPort}/healthz`,
+    // The port was picked before Keycloak started (the realm's audience names it), so it is not
+    // retried; the line at least tells a taken port from a ready server.
+    readyLine: READY_LINES.mcpServer,
   });
 }

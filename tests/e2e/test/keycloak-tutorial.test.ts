@@ -6,7 +6,9 @@ import {
   HeadlessOAuthProvider,
   introspectionClient,
   obtainToken,
+  READY_LINES,
   type StartedProcess,
+  startOnFreePort,
   startProcess,
 } from '@gatehouse/testkit';
 import {
@@ -67,41 +69,43 @@ async function startGatehouse(
   resource: string,
   format: 'jwt' | 'opaque' = 'opaque',
 ): Promise<AuthorizationServer> {
-  const port = await freePort();
-  const origin = `http://localhost:${port}`;
   const other = `http://localhost:${await freePort()}/other`;
-  const server = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-    cwd: join(repoRoot, 'apps', 'auth-server'),
-    env: {
-      AUTH_ISSUER: origin,
-      AUTH_COMPAT: 'keycloak',
-      AUTH_REALM: 'mcp',
-      AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-tutorial-')), 'auth.db')}`,
-      AUTH_USERS: 'alice:alice-password',
-      // Introspection needs opaque tokens: oidc-provider introspects only tokens it stores (docs/keycloak.md).
-      AUTH_RESOURCES: JSON.stringify([
-        {
-          resource,
-          scopes: ['mcp:tools'],
-          defaultScopes: ['mcp:tools'],
-          accessTokenFormat: format,
-        },
-        { resource: other, scopes: ['mcp:tools'], accessTokenFormat: 'opaque' },
-      ]),
-      AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR, 'client_secret_post')]),
-      LOG_FORMAT: 'json',
-    },
-    readyUrl: `${origin}/readyz`,
+  return startOnFreePort(async (port) => {
+    const origin = `http://localhost:${port}`;
+    const server = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+      cwd: join(repoRoot, 'apps', 'auth-server'),
+      env: {
+        AUTH_ISSUER: origin,
+        AUTH_COMPAT: 'keycloak',
+        AUTH_REALM: 'mcp',
+        AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-tutorial-')), 'auth.db')}`,
+        AUTH_USERS: 'alice:alice-password',
+        // Introspection needs opaque tokens: oidc-provider introspects only tokens it stores (docs/keycloak.md).
+        AUTH_RESOURCES: JSON.stringify([
+          {
+            resource,
+            scopes: ['mcp:tools'],
+            defaultScopes: ['mcp:tools'],
+            accessTokenFormat: format,
+          },
+          { resource: other, scopes: ['mcp:tools'], accessTokenFormat: 'opaque' },
+        ]),
+        AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR, 'client_secret_post')]),
+        LOG_FORMAT: 'json',
+      },
+      readyUrl: `${origin}/readyz`,
+      readyLine: READY_LINES.authServer,
+    });
+    const issuer = `${origin}/realms/mcp`;
+    return {
+      issuer,
+      port,
+      foreignToken: async () => (await obtainToken(issuer, other, 'mcp:tools')).accessToken,
+      stop: async () => {
+        await server.stop();
+      },
+    };
   });
-  const issuer = `${origin}/realms/mcp`;
-  return {
-    issuer,
-    port,
-    foreignToken: async () => (await obtainToken(issuer, other, 'mcp:tools')).accessToken,
-    stop: async () => {
-      await server.stop();
-    },
-  };
 }
 
 async function startTutorialServer(port: number, authPort: number): Promise<StartedProcess> {
@@ -117,6 +121,8 @@ async function startTutorialServer(port: number, authPort: number): Promise<Star
       MCP_SCOPE: 'mcp:tools',
     },
     readyUrl: `http://localhost:${port}/.well-known/oauth-protected-resource`,
+    // uvicorn's own line: an answer alone may come from another server on the port.
+    readyLine: 'Uvicorn running on',
     timeoutMs: 30_000,
   });
 }
@@ -194,9 +200,6 @@ describe('our MCP server with the Keycloak profile (.env.keycloak) against Gateh
   let mcp: StartedProcess;
   let mcpUrl: string;
   beforeAll(async () => {
-    const port = await freePort();
-    mcpUrl = `http://localhost:${port}/mcp`;
-    as = await startGatehouse(mcpUrl, 'jwt');
     // The profile's settings as a user would leave them, pointed at our server instead of Keycloak.
     const profile = Object.fromEntries(
       readFileSync(join(repoRoot, '.env.keycloak'), 'utf8')
@@ -206,10 +209,21 @@ describe('our MCP server with the Keycloak profile (.env.keycloak) against Gateh
         .map((match) => [match[1] as string, match[2] as string]),
     );
     expect(new URL(profile.AUTH_ISSUER ?? '').pathname).toBe('/realms/mcp');
-    mcp = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-      cwd: join(repoRoot, 'apps', 'mcp-server'),
-      env: { ...profile, AUTH_ISSUER: as.issuer, MCP_RESOURCE: mcpUrl, LOG_FORMAT: 'json' },
-      readyUrl: `http://localhost:${port}/healthz`,
+    // Both again on a fresh port when the MCP server's was taken: the resource names it.
+    await startOnFreePort(async (port) => {
+      mcpUrl = `http://localhost:${port}/mcp`;
+      as = await startGatehouse(mcpUrl, 'jwt');
+      try {
+        mcp = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+          cwd: join(repoRoot, 'apps', 'mcp-server'),
+          env: { ...profile, AUTH_ISSUER: as.issuer, MCP_RESOURCE: mcpUrl, LOG_FORMAT: 'json' },
+          readyUrl: `http://localhost:${port}/healthz`,
+          readyLine: READY_LINES.mcpServer,
+        });
+      } catch (error) {
+        await as.stop();
+        throw error;
+      }
     });
   }, 120_000);
   afterAll(async () => {

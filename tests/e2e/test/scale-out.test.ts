@@ -1,9 +1,11 @@
 import {
   freePort,
   HeadlessOAuthProvider,
+  READY_LINES,
   type RoundRobinProxy,
   type RunningRedis,
   type StartedProcess,
+  startOnFreePort,
   startProcess,
   startRedis,
   startRoundRobinProxy,
@@ -19,7 +21,7 @@ import { connectV2, finishAuthV2 } from './clients.js';
  * instance of each is killed and the client carries on through the others.
  */
 
-const app = (name: string) => new URL(`../../../apps/${name}/`, import.meta.url).pathname;
+const appDir = (name: string) => new URL(`../../../apps/${name}/`, import.meta.url).pathname;
 
 let redis: RunningRedis;
 let issuer: string;
@@ -33,41 +35,57 @@ beforeAll(async () => {
   const [issuerPort, mcpPort] = [await freePort(), await freePort()];
   issuer = `http://localhost:${issuerPort}`;
   mcpUrl = `http://localhost:${mcpPort}/mcp`;
-  const authPorts = [await freePort(), await freePort()];
-  const mcpPorts = [await freePort(), await freePort()];
-  for (const port of authPorts) {
-    authServers.push(
-      await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-        cwd: app('auth-server'),
-        env: {
-          AUTH_ISSUER: issuer,
-          AUTH_PORT: String(port),
-          AUTH_STORE: redis.url,
-          AUTH_USERS: 'alice:alice-password',
-          AUTH_RESOURCES: JSON.stringify([
-            { resource: mcpUrl, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
-          ]),
-          LOG_FORMAT: 'json',
-        },
-        readyUrl: `http://localhost:${port}/readyz`,
+  // Each instance listens on a port of its own (another one when that was taken meanwhile); the
+  // load balancers learn the ports the instances got.
+  const instance = (
+    app: 'auth-server' | 'mcp-server',
+    env: (port: number) => Record<string, string>,
+    path: '/readyz' | '/healthz',
+  ): Promise<{ port: number; process: StartedProcess }> =>
+    startOnFreePort(async (port) => ({
+      port,
+      process: await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+        cwd: appDir(app),
+        env: env(port),
+        readyUrl: `http://localhost:${port}${path}`,
+        readyLine: app === 'auth-server' ? READY_LINES.authServer : READY_LINES.mcpServer,
       }),
+    }));
+  const authPorts: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const started = await instance(
+      'auth-server',
+      (port) => ({
+        AUTH_ISSUER: issuer,
+        AUTH_PORT: String(port),
+        AUTH_STORE: redis.url,
+        AUTH_USERS: 'alice:alice-password',
+        AUTH_RESOURCES: JSON.stringify([
+          { resource: mcpUrl, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
+        ]),
+        LOG_FORMAT: 'json',
+      }),
+      '/readyz',
     );
+    authServers.push(started.process);
+    authPorts.push(started.port);
   }
   // The load balancer in front of the issuer first: the MCP servers discover it as they start.
   proxies.push(await startRoundRobinProxy(issuerPort, authPorts));
-  for (const port of mcpPorts) {
-    mcpServers.push(
-      await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-        cwd: app('mcp-server'),
-        env: {
-          MCP_RESOURCE: mcpUrl,
-          MCP_PORT: String(port),
-          AUTH_ISSUER: issuer,
-          LOG_FORMAT: 'json',
-        },
-        readyUrl: `http://localhost:${port}/healthz`,
+  const mcpPorts: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const started = await instance(
+      'mcp-server',
+      (port) => ({
+        MCP_RESOURCE: mcpUrl,
+        MCP_PORT: String(port),
+        AUTH_ISSUER: issuer,
+        LOG_FORMAT: 'json',
       }),
+      '/healthz',
     );
+    mcpServers.push(started.process);
+    mcpPorts.push(started.port);
   }
   proxies.push(await startRoundRobinProxy(mcpPort, mcpPorts));
 }, 120_000);

@@ -1,7 +1,12 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, type StartedProcess, startProcess } from '@gatehouse/testkit';
+import {
+  READY_LINES,
+  type StartedProcess,
+  startOnFreePorts,
+  startProcess,
+} from '@gatehouse/testkit';
 
 /** The dev stack as real processes: the authorization server and the MCP server, on free ports. */
 export interface Stack {
@@ -23,42 +28,53 @@ export async function startStack(
     opaqueTokens?: boolean;
   } = {},
 ): Promise<Stack> {
-  const [authPort, mcpPort] = [await freePort(), await freePort()];
-  const issuer = `http://localhost:${authPort}`;
-  const mcpUrl = `http://localhost:${mcpPort}/mcp`;
-  const resources = [
-    {
-      resource: mcpUrl,
-      scopes: ['mcp:tools', 'mcp:admin'],
-      defaultScopes: ['mcp:tools'],
-      ...(options.opaqueTokens ? { accessTokenFormat: 'opaque' } : {}),
-    },
-    ...(options.extraResources ?? []),
-  ];
-  const authServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-    cwd: app('auth-server'),
-    env: {
-      AUTH_ISSUER: issuer,
-      AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-e2e-')), 'auth.db')}`,
-      AUTH_USERS: 'alice:alice-password',
-      AUTH_RESOURCES: JSON.stringify(resources),
-      LOG_FORMAT: 'json',
-      ...options.authEnv,
-    },
-    readyUrl: `${issuer}/readyz`,
+  // Fresh ports for both when either was taken: the MCP server's URL is in the authorization
+  // server's AUTH_RESOURCES.
+  return startOnFreePorts(2, async ([authPort, mcpPort]) => {
+    const issuer = `http://localhost:${authPort}`;
+    const mcpUrl = `http://localhost:${mcpPort}/mcp`;
+    const resources = [
+      {
+        resource: mcpUrl,
+        scopes: ['mcp:tools', 'mcp:admin'],
+        defaultScopes: ['mcp:tools'],
+        ...(options.opaqueTokens ? { accessTokenFormat: 'opaque' } : {}),
+      },
+      ...(options.extraResources ?? []),
+    ];
+    const authServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+      cwd: app('auth-server'),
+      env: {
+        AUTH_ISSUER: issuer,
+        AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-e2e-')), 'auth.db')}`,
+        AUTH_USERS: 'alice:alice-password',
+        AUTH_RESOURCES: JSON.stringify(resources),
+        LOG_FORMAT: 'json',
+        ...options.authEnv,
+      },
+      readyUrl: `${issuer}/readyz`,
+      readyLine: READY_LINES.authServer,
+    });
+    let mcpServer: StartedProcess;
+    try {
+      mcpServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+        cwd: app('mcp-server'),
+        env: { MCP_RESOURCE: mcpUrl, AUTH_ISSUER: issuer, LOG_FORMAT: 'json', ...options.mcpEnv },
+        readyUrl: `http://localhost:${mcpPort}/healthz`,
+        readyLine: READY_LINES.mcpServer,
+      });
+    } catch (error) {
+      await authServer.stop();
+      throw error;
+    }
+    return {
+      issuer,
+      mcpUrl,
+      authServer,
+      mcpServer,
+      async stop() {
+        await Promise.all([mcpServer.stop(), authServer.stop()]);
+      },
+    };
   });
-  const mcpServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-    cwd: app('mcp-server'),
-    env: { MCP_RESOURCE: mcpUrl, AUTH_ISSUER: issuer, LOG_FORMAT: 'json', ...options.mcpEnv },
-    readyUrl: `http://localhost:${mcpPort}/healthz`,
-  });
-  return {
-    issuer,
-    mcpUrl,
-    authServer,
-    mcpServer,
-    async stop() {
-      await Promise.all([mcpServer.stop(), authServer.stop()]);
-    },
-  };
 }

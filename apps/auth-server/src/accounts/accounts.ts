@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { User } from '../config.js';
 import type { Store } from '../store/store.js';
-import { decoyHash, hashPassword, verifyPassword } from './passwords.js';
+import { decoyHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 
 /** Users: seeding from configuration, login checks, and the account view oidc-provider needs. */
 export class Accounts {
@@ -12,14 +12,15 @@ export class Accounts {
   }
 
   /**
-   * Creates or updates configured users. In dev mode with no users configured, there is a `dev`
+   * Creates or updates configured users; a user whose stored hash still verifies the configured
+   * password is rewritten only when that hash is weaker than what we write now. In dev mode with no users configured, there is a `dev`
    * user whose random password is kept in the store (dev mode only: loopback issuers) so every start
    * can print it; `undefined` when there is no dev user.
    */
   async seed(users: readonly User[], dev: boolean): Promise<User | undefined> {
     for (const user of users) {
       const existing = await this.#store.getUser(user.username);
-      if (existing && (await verifyPassword(user.password, existing.passwordHash))) continue;
+      if (existing && (await this.#current(user.password, existing.passwordHash))) continue;
       await this.#store.putUser(user.username, await hashPassword(user.password));
     }
     if (users.length > 0 || !dev) return undefined;
@@ -29,13 +30,17 @@ export class Accounts {
       randomBytes(9).toString('base64url'),
     );
     const existing = await this.#store.getUser('dev');
-    if (!existing || !(await verifyPassword(password, existing.passwordHash))) {
+    if (!existing || !(await this.#current(password, existing.passwordHash))) {
       await this.#store.putUser('dev', await hashPassword(password));
     }
     return { username: 'dev', password };
   }
 
-  /** Re-creates configured users the store has lost (e.g. a Redis without persistence restarted). */
+  /**
+   * Re-creates configured users the store has lost (e.g. a Redis without persistence restarted),
+   * with new (argon2id) hashes. Users still there are not checked: this runs every few seconds, and
+   * seed() at startup and the next sign-in already upgrade their hashes.
+   */
   async restoreMissing(users: readonly User[]): Promise<number> {
     let restored = 0;
     for (const user of users) {
@@ -46,11 +51,40 @@ export class Accounts {
     return restored;
   }
 
-  /** The username when the password is right; `undefined` otherwise (same time either way). */
+  /**
+   * The username when the password is right; `undefined` otherwise (same time either way: unknown
+   * users are checked against a decoy hash of the current cost). After a successful sign-in, a hash
+   * weaker than what we write now (scrypt, or argon2id with lower parameters) is replaced.
+   */
   async authenticate(username: string, password: string): Promise<string | undefined> {
     const user = await this.#store.getUser(username);
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await decoyHash()));
-    return ok && user ? user.username : undefined;
+    const ok = await verifyPassword(password, user?.passwordHash ?? decoyHash());
+    if (!ok || !user) return undefined;
+    if (needsRehash(user.passwordHash))
+      await this.#upgrade(user.username, user.passwordHash, password);
+    return user.username;
+  }
+
+  /**
+   * Stores a new hash for a user whose old one just verified. Best effort: a failure leaves the old
+   * hash, which still verifies and is upgraded at the next sign-in, and never fails the sign-in.
+   * The hash is stored only if the user still has the one that verified, so a password changed or a
+   * user removed meanwhile (CLI) is not undone; the store has no compare-and-set, so a change in the
+   * instant between that check and the write could still be overwritten.
+   */
+  async #upgrade(username: string, verified: string, password: string): Promise<void> {
+    try {
+      const upgraded = await hashPassword(password);
+      if ((await this.#store.getUser(username))?.passwordHash !== verified) return;
+      await this.#store.putUser(username, upgraded);
+    } catch {
+      // Retried at the next sign-in.
+    }
+  }
+
+  /** True when `stored` needs no upgrade and verifies `password` (else a new hash is written). */
+  async #current(password: string, stored: string): Promise<boolean> {
+    return !needsRehash(stored) && (await verifyPassword(password, stored));
   }
 
   async exists(username: string): Promise<boolean> {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from '@gatehouse/logging';
 import {
   faultOf,
@@ -6,6 +7,7 @@ import {
   recordFailure,
   requestHygiene,
   requestLog,
+  statusOfThrown,
 } from '@gatehouse/server-kit';
 import Koa from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
@@ -15,6 +17,7 @@ import type { Routes } from '../provider/routes.js';
 import type { Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { bufferBody } from './body.js';
+import { exactRoutes } from './exact-routes.js';
 import { interactions } from './interactions.js';
 import { issuerOrigin } from './issuer-origin.js';
 import { issuerPath } from './issuer-path.js';
@@ -75,6 +78,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
     }
     if (ctx.path === '/readyz') {
       const ready = await deps.store.ping().catch(() => false);
+      if (!ready) recordFailure(ctx.req, { reason: 'store not ready: /readyz answered 503' });
       ctx.status = ready ? 200 : 503;
       ctx.body = { status: ready ? 'ready' : 'unavailable' };
       return;
@@ -95,6 +99,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   );
   app.use(issuerOrigin(deps.issuer));
   if (deps.issuerPath) app.use(issuerPath(deps.issuerPath));
+  app.use(exactRoutes(routes));
 
   // A store that is down (Redis connection lost) or fails a command mid-request gets a clear,
   // retryable answer instead of a generic server error; the Redis client reconnects by itself.
@@ -103,11 +108,17 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   deps.providers.onProvider((provider) => handleStoreFailures(provider));
   // oidc-provider answers its own faults with a 500 page or `server_error` JSON and tells only this
   // event: the reason goes to the access log's error line.
-  deps.providers.onProvider((provider) =>
+  deps.providers.onProvider((provider) => {
     provider.on('server_error', (ctx, error) => {
       if (!(error instanceof StoreUnavailableError)) recordFailure(ctx.req, faultOf(error));
-    }),
-  );
+    });
+    // What escapes its own error handling reaches koa's `error` event (printed as plain text
+    // without a listener); the answer is logged by our access log, so only the reason is kept.
+    // (oidc-provider's types list only its own events; Provider is a koa app.)
+    (provider as unknown as Koa).on('error', (error: unknown, ctx?: { req: IncomingMessage }) => {
+      if (ctx && statusOfThrown(error) >= 500) recordFailure(ctx.req, faultOf(error));
+    });
+  });
 
   app.use(
     interactions({

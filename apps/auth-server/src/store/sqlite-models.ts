@@ -1,11 +1,13 @@
 import type Database from 'better-sqlite3';
+import { sqliteCall } from './sqlite-call.js';
 import type { ModelPayload, ModelStore } from './store.js';
 
 /**
  * oidc-provider's models in one SQLite table: every model (Session, Grant, AuthorizationCode,
  * RefreshToken, Client, Interaction, ...) is a row keyed by (model, id) with its payload as JSON,
  * indexed by grant id, uid and user code, expiring at `expires_at`. better-sqlite3 is synchronous;
- * the async contract is shared with the Redis store.
+ * the async contract is shared with the Redis store. Every statement runs through sqliteCall
+ * (sqlite-call.ts), so the database failing rejects with StoreUnavailableError.
  */
 
 interface Row {
@@ -18,7 +20,7 @@ export class SqliteModelStore implements ModelStore {
   readonly #statements;
 
   constructor(db: Database.Database) {
-    this.#statements = {
+    this.#statements = sqliteCall(() => ({
       upsert: db.prepare(
         `INSERT INTO oidc_models (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
          VALUES (@model, @id, @payload, @grantId, @userCode, @uid, @expiresAt, NULL)
@@ -46,7 +48,7 @@ export class SqliteModelStore implements ModelStore {
         'SELECT id, payload, expires_at, consumed_at FROM oidc_models WHERE model = ? ORDER BY id',
       ),
       countByModel: db.prepare('SELECT COUNT(*) AS n FROM oidc_models WHERE model = ?'),
-    };
+    }));
   }
 
   async upsert(
@@ -55,7 +57,7 @@ export class SqliteModelStore implements ModelStore {
     payload: ModelPayload,
     expiresInSec: number | undefined,
   ): Promise<void> {
-    this.#statements.upsert.run({
+    const row = {
       model,
       id,
       payload: JSON.stringify(payload),
@@ -63,40 +65,47 @@ export class SqliteModelStore implements ModelStore {
       userCode: payload.userCode ?? null,
       uid: payload.uid ?? null,
       expiresAt: expiresInSec ? Date.now() + expiresInSec * 1000 : null,
-    });
+    };
+    sqliteCall(() => this.#statements.upsert.run(row));
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {
-    return this.#read(this.#statements.find.get(model, id) as Row | undefined);
+    return this.#read(sqliteCall(() => this.#statements.find.get(model, id) as Row | undefined));
   }
 
   async findByUid(model: string, uid: string): Promise<ModelPayload | undefined> {
-    return this.#read(this.#statements.findByUid.get(model, uid) as Row | undefined);
+    return this.#read(
+      sqliteCall(() => this.#statements.findByUid.get(model, uid) as Row | undefined),
+    );
   }
 
   async findByUserCode(model: string, userCode: string): Promise<ModelPayload | undefined> {
-    return this.#read(this.#statements.findByUserCode.get(model, userCode) as Row | undefined);
+    return this.#read(
+      sqliteCall(() => this.#statements.findByUserCode.get(model, userCode) as Row | undefined),
+    );
   }
 
   async consume(model: string, id: string): Promise<void> {
-    this.#statements.consume.run(Math.floor(Date.now() / 1000), model, id);
+    sqliteCall(() => this.#statements.consume.run(Math.floor(Date.now() / 1000), model, id));
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    this.#statements.destroy.run(model, id);
+    sqliteCall(() => this.#statements.destroy.run(model, id));
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    this.#statements.revokeByGrantId.run(grantId);
+    sqliteCall(() => this.#statements.revokeByGrantId.run(grantId));
   }
 
   /** Deletes expired rows; returns how many. */
   async cleanup(): Promise<number> {
-    return this.#statements.cleanup.run(Date.now()).changes;
+    return sqliteCall(() => this.#statements.cleanup.run(Date.now()).changes);
   }
 
   async list(model: string): Promise<Array<{ id: string; payload: ModelPayload }>> {
-    const rows = this.#statements.listByModel.all(model) as Array<Row & { id: string }>;
+    const rows = sqliteCall(
+      () => this.#statements.listByModel.all(model) as Array<Row & { id: string }>,
+    );
     return rows.flatMap((row) => {
       const payload = this.#read(row);
       return payload ? [{ id: row.id, payload }] : [];
@@ -104,7 +113,7 @@ export class SqliteModelStore implements ModelStore {
   }
 
   async count(model: string): Promise<number> {
-    return (this.#statements.countByModel.get(model) as { n: number }).n;
+    return sqliteCall(() => (this.#statements.countByModel.get(model) as { n: number }).n);
   }
 
   #read(row: Row | undefined): ModelPayload | undefined {

@@ -1,14 +1,17 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MemoryCounters } from './memory-counters.js';
+import { sqliteCall } from './sqlite-call.js';
 import { SqliteModelStore } from './sqlite-models.js';
 import { idleClientIds, type Store, type StoredKey, type StoredUser } from './store.js';
 
 /**
  * All persistent state of the authorization server in one embedded SQLite database (WAL): every
  * oidc-provider model, users, signing keys and server secrets. `AUTH_STORE=memory` uses the same
- * code on an in-memory database, so tests exercise exactly what production runs.
+ * code on an in-memory database, so tests exercise exactly what production runs. Every database
+ * call goes through sqliteCall (sqlite-call.ts): the database failing (locked, disk full, read-only,
+ * I/O error) rejects with StoreUnavailableError, which requests answer with a retryable 503.
  */
 
 const SCHEMA = `
@@ -54,19 +57,31 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly models: SqliteModelStore;
   readonly counters = new MemoryCounters();
+  /** The database file as opened, to notice it being moved away (see ping). */
+  readonly #file: { readonly path: string; readonly dev: number; readonly ino: number } | undefined;
 
   constructor(location: { kind: 'memory' } | { kind: 'sqlite'; path: string }) {
     if (location.kind === 'sqlite') mkdirSync(dirname(location.path), { recursive: true });
-    this.db = new Database(location.kind === 'memory' ? ':memory:' : location.path);
-    // WAL: readers never block the writer; NORMAL sync is durable across process crashes (SIGKILL).
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(SCHEMA);
+    this.db = sqliteCall(
+      () => new Database(location.kind === 'memory' ? ':memory:' : location.path),
+    );
+    sqliteCall(() => {
+      // WAL: readers never block the writer; NORMAL sync is durable across process crashes (SIGKILL).
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = NORMAL');
+      // Another process writing (the CLI) makes a write wait up to this long, then answer 503.
+      // Short: better-sqlite3 is synchronous, so the wait stalls every request of this process.
+      this.db.pragma('busy_timeout = 1000');
+      this.db.exec(SCHEMA);
+    });
     this.models = new SqliteModelStore(this.db);
+    if (location.kind === 'sqlite') {
+      const { dev, ino } = statSync(location.path);
+      this.#file = { path: location.path, dev, ino };
+    }
   }
 
-  /** True when the database answers; `/readyz` uses it. */
+  /** False once closed: requests are then refused with 503 (no database round trip). */
   available(): boolean {
     return this.db.open;
   }
@@ -99,47 +114,71 @@ export class SqliteStore implements Store {
     return statement;
   }
 
+  /** One statement, prepared once, run through sqliteCall: the first row. */
+  #get<Row>(sql: string, ...params: unknown[]): Row | undefined {
+    return sqliteCall(() => this.#sql(sql).get(...params) as Row | undefined);
+  }
+
+  #all<Row>(sql: string, ...params: unknown[]): Row[] {
+    return sqliteCall(() => this.#sql(sql).all(...params) as Row[]);
+  }
+
+  #run(sql: string, ...params: unknown[]): Database.RunResult {
+    return sqliteCall(() => this.#sql(sql).run(...params));
+  }
+
+  /**
+   * For `/readyz`: reads the database (`SELECT 1` alone would not touch it), rejecting with
+   * StoreUnavailableError when it cannot, and answers false when the file at the configured path
+   * is no longer the one open. SQLite in WAL mode does not notice its file being moved, deleted or
+   * replaced: it goes on writing to the file no longer there.
+   */
   async ping(): Promise<boolean> {
-    return this.#sql('SELECT 1 AS ok').get() !== undefined;
+    this.#get('SELECT 1 FROM sqlite_schema LIMIT 1');
+    if (!this.#file) return true;
+    const now = statSync(this.#file.path, { throwIfNoEntry: false });
+    return now?.dev === this.#file.dev && now.ino === this.#file.ino;
   }
 
   async getUser(username: string): Promise<StoredUser | undefined> {
-    const row = this.#sql(
+    const row = this.#get<{ username: string; password_hash: string; created_at: number }>(
       'SELECT username, password_hash, created_at FROM users WHERE username = ?',
-    ).get(username) as { username: string; password_hash: string; created_at: number } | undefined;
+      username,
+    );
     return (
       row && { username: row.username, passwordHash: row.password_hash, createdAt: row.created_at }
     );
   }
 
   async putUser(username: string, passwordHash: string): Promise<void> {
-    this.#sql(
+    this.#run(
       'INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash',
-    ).run(username, passwordHash, Date.now());
+      username,
+      passwordHash,
+      Date.now(),
+    );
   }
 
   async deleteUser(username: string): Promise<boolean> {
-    return this.#sql('DELETE FROM users WHERE username = ?').run(username).changes > 0;
+    return this.#run('DELETE FROM users WHERE username = ?', username).changes > 0;
   }
 
   async listUsers(): Promise<string[]> {
-    return (
-      this.#sql('SELECT username FROM users ORDER BY username').all() as Array<{
-        username: string;
-      }>
-    ).map((r) => r.username);
+    return this.#all<{ username: string }>('SELECT username FROM users ORDER BY username').map(
+      (r) => r.username,
+    );
   }
 
   async listKeys(): Promise<StoredKey[]> {
-    const rows = this.#sql(
-      'SELECT kid, alg, private_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid',
-    ).all() as Array<{
+    const rows = this.#all<{
       kid: string;
       alg: string;
       private_jwk: string;
       created_at: number;
       retired_at: number | null;
-    }>;
+    }>(
+      'SELECT kid, alg, private_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at DESC, kid',
+    );
     return rows.map((r) => ({
       kid: r.kid,
       alg: r.alg,
@@ -150,36 +189,50 @@ export class SqliteStore implements Store {
   }
 
   async addKey(key: StoredKey): Promise<void> {
-    this.#sql(
+    this.#run(
       'INSERT INTO signing_keys (kid, alg, private_jwk, created_at, retired_at) VALUES (?, ?, ?, ?, ?)',
-    ).run(key.kid, key.alg, key.privateJwk, key.createdAt, key.retiredAt);
+      key.kid,
+      key.alg,
+      key.privateJwk,
+      key.createdAt,
+      key.retiredAt,
+    );
   }
 
   async retireKeys(alg: string, exceptKid: string, at: number): Promise<void> {
-    this.#sql(
+    this.#run(
       'UPDATE signing_keys SET retired_at = ? WHERE alg = ? AND kid != ? AND retired_at IS NULL',
-    ).run(at, alg, exceptKid);
+      at,
+      alg,
+      exceptKid,
+    );
   }
 
   async deleteKeysRetiredBefore(before: number): Promise<number> {
-    return this.#sql(
+    return this.#run(
       'DELETE FROM signing_keys WHERE retired_at IS NOT NULL AND retired_at < ?',
-    ).run(before).changes;
+      before,
+    ).changes;
   }
 
   /** The most recent grant of `accountId` to `clientId`, to remember consent across sessions. */
   async latestGrantId(accountId: string, clientId: string): Promise<string | undefined> {
-    const row = this.#sql(
+    const row = this.#get<{ id: string }>(
       "SELECT id FROM oidc_models WHERE model = 'Grant' AND json_extract(payload, '$.accountId') = ? AND json_extract(payload, '$.clientId') = ? AND (expires_at IS NULL OR expires_at > ?) ORDER BY expires_at DESC LIMIT 1",
-    ).get(accountId, clientId, Date.now()) as { id: string } | undefined;
+      accountId,
+      clientId,
+      Date.now(),
+    );
     return row?.id;
   }
 
   /** Records that a client was used (authorization or token request) at `at` (ms). */
   async touchClient(clientId: string, at: number = Date.now()): Promise<void> {
-    this.#sql(
+    this.#run(
       'INSERT INTO client_usage (client_id, last_used_at) VALUES (?, ?) ON CONFLICT (client_id) DO UPDATE SET last_used_at = excluded.last_used_at',
-    ).run(clientId, at);
+      clientId,
+      at,
+    );
   }
 
   /**
@@ -187,36 +240,39 @@ export class SqliteStore implements Store {
    * registration time). Configured clients live outside the store and are never reaped.
    */
   async reapIdleClients(idleMs: number, now: number = Date.now()): Promise<string[]> {
-    const usage = this.#sql('SELECT last_used_at FROM client_usage WHERE client_id = ?');
     const reaped = idleClientIds(
       await this.models.list('Client'),
-      (id) => (usage.get(id) as { last_used_at: number } | undefined)?.last_used_at,
+      (id) =>
+        this.#get<{ last_used_at: number }>(
+          'SELECT last_used_at FROM client_usage WHERE client_id = ?',
+          id,
+        )?.last_used_at,
       now - idleMs,
     );
-    const destroy = this.#sql("DELETE FROM oidc_models WHERE model = 'Client' AND id = ?");
-    const forget = this.#sql('DELETE FROM client_usage WHERE client_id = ?');
-    this.db.transaction((ids: string[]) => {
-      for (const id of ids) {
-        destroy.run(id);
-        forget.run(id);
-      }
-    })(reaped);
+    sqliteCall(() => {
+      const destroy = this.#sql("DELETE FROM oidc_models WHERE model = 'Client' AND id = ?");
+      const forget = this.#sql('DELETE FROM client_usage WHERE client_id = ?');
+      this.db.transaction((ids: string[]) => {
+        for (const id of ids) {
+          destroy.run(id);
+          forget.run(id);
+        }
+      })(reaped);
+    });
     return reaped;
   }
 
   /** A server secret (e.g. cookie keys), created once with `create` and kept across restarts. */
   async secret(name: string, create: () => string): Promise<string> {
-    const row = this.#sql('SELECT value FROM secrets WHERE name = ?').get(name) as
-      | { value: string }
-      | undefined;
-    if (row) return row.value;
-    const value = create();
-    this.#sql('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)').run(name, value);
-    return (this.#sql('SELECT value FROM secrets WHERE name = ?').get(name) as { value: string })
-      .value;
+    const read = () =>
+      this.#get<{ value: string }>('SELECT value FROM secrets WHERE name = ?', name)?.value;
+    const existing = read();
+    if (existing !== undefined) return existing;
+    this.#run('INSERT OR IGNORE INTO secrets (name, value) VALUES (?, ?)', name, create());
+    return read() as string;
   }
 
   async close(): Promise<void> {
-    this.db.close();
+    sqliteCall(() => this.db.close());
   }
 }

@@ -3,8 +3,8 @@
  * secrets and client usage. Two implementations share this contract and one test suite
  * (test/store-contract.test.ts): SQLite (embedded, the default; `memory` is SQLite in memory) and
  * Redis (several instances on one shared store). An operation the store cannot carry out right now
- * (Redis refused a command or lost the connection) rejects with StoreUnavailableError
- * (store-unavailable.ts), which requests answer with a retryable 503.
+ * (Redis refused a command or lost the connection; SQLite locked, disk full, I/O error) rejects with
+ * StoreUnavailableError (store-unavailable.ts), which requests answer with a retryable 503.
  */
 
 export type ModelPayload = Record<string, unknown> & {

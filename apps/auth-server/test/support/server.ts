@@ -3,9 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createPkce,
-  freePort,
   introspectionClient,
+  READY_LINES,
   type StartedProcess,
+  startOnFreePort,
   startProcess,
   UserAgent,
 } from '@gatehouse/testkit';
@@ -38,23 +39,29 @@ export function authServerEnv(issuer: string, store: string): Record<string, str
   };
 }
 
-/** Starts the real authorization server process (tsx, no build step) on a free port. */
+/**
+ * Starts the real authorization server process (tsx, no build step) on `port`, or on a free port
+ * (another one when a concurrent test file's server took it first). Ready once it logged that it
+ * listens and /readyz answers 200.
+ */
 export async function startAuthServer(
   overrides: Record<string, string> = {},
   dbPath?: string,
   port?: number,
 ): Promise<RunningServer> {
-  const chosenPort = port ?? (await freePort());
-  const issuer = `http://localhost:${chosenPort}`;
   const db = dbPath ?? join(mkdtempSync(join(tmpdir(), 'gatehouse-auth-')), 'auth.db');
-  const env = { ...authServerEnv(issuer, `sqlite:${db}`), ...overrides };
-
-  const process = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('../..', import.meta.url).pathname,
-    env,
-    readyUrl: `${issuer}/readyz`,
-  });
-  return { issuer, dbPath: db, process, env };
+  const startOn = async (chosenPort: number): Promise<RunningServer> => {
+    const issuer = `http://localhost:${chosenPort}`;
+    const env = { ...authServerEnv(issuer, `sqlite:${db}`), ...overrides };
+    const process = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env,
+      readyUrl: `${issuer}/readyz`,
+      readyLine: READY_LINES.authServer,
+    });
+    return { issuer, dbPath: db, process, env };
+  };
+  return port === undefined ? startOnFreePort(startOn) : startOn(port);
 }
 
 export interface RegisteredClient {

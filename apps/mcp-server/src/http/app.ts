@@ -16,6 +16,7 @@ import Koa, { type Context } from 'koa';
 import { createMcpServerFactory } from '../server.js';
 import { TOOLS } from '../tools/index.js';
 import { SCOPE_TOOLS } from '../tools/tool.js';
+import { dropConnectionHeader } from './connection-header.js';
 import { createOriginMatcher } from './origins.js';
 
 const MAX_BODY = 4 * 1024 * 1024;
@@ -62,15 +63,14 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
     await next();
   });
 
-  // A server on loopback answers only to loopback host names (any port, as the MCP SDK's own check):
-  // with any Host, a web page could reach it through DNS rebinding (MCP transport security).
-  // Elsewhere nothing is built from the Host.
+  // A server on loopback answers only to loopback host names (as the MCP SDK's own check): with any
+  // Host, a web page could reach it through DNS rebinding (MCP transport security). Elsewhere
+  // nothing is built from the Host.
   if (LOOPBACK_HOSTS.has(resourceUrl.hostname)) {
     app.use(
       hostGuard({
         origin: resourceUrl.origin,
         proxy: false,
-        anyPort: true,
         onRefused: (ctx, reason) =>
           logger.info(
             { requestId: ctx.state.requestId, host: ctx.get('host'), reason },
@@ -148,6 +148,7 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
         }
       }
       ctx.respond = false;
+      dropConnectionHeader(ctx.res);
       // The SDK's Node types want `method` present; it always is on a server request.
       await handle(ctx.req as Parameters<typeof handle>[0], ctx.res, body);
     });
