@@ -20,6 +20,7 @@ import { dirname, join } from 'node:path';
 import { createIntrospectionVerifier, createJwtVerifier } from '@gatehouse/auth-core';
 import { KEYCLOAK_VERSION } from '@gatehouse/keycloak-runner';
 import {
+  bench,
   freePort,
   introspectionClient,
   obtainToken,
@@ -49,7 +50,6 @@ import {
   stopAll,
 } from './servers.js';
 import { median, percentile, ratio } from './stats.js';
-import { timeInterleaved } from './timing.js';
 
 const settings = {
   seconds: benchSetting('BENCH_SECONDS', 5, 1),
@@ -301,7 +301,7 @@ try {
   await introspectRedis.verify(onRedisOpaque.accessToken);
   await introspectKeycloak.verify(keycloakToken);
   await keycloakJwtVerifier.verify(keycloakToken);
-  const validation = await timeInterleaved(
+  const validation = await bench(
     [
       {
         name: '(a) jose.jwtVerify, local key (our JWT)',
@@ -429,7 +429,7 @@ try {
   // whole milliseconds).
   const sequentialHeaders = new Map<string, Record<string, string>>();
   for (const c of mcpCases) sequentialHeaders.set(c.key, (await prepare(c)).headers);
-  const sequential = await timeInterleaved(
+  const sequential = await bench(
     mcpCases.map((c) => ({
       name: c.key,
       run: async () => {

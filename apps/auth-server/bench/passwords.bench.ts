@@ -1,24 +1,14 @@
 /**
- * Password hashing side by side, one derivation per operation, interleaved in rounds (auth-core's
- * bench harness): scrypt N=2^15 r=8 p=1 (what we wrote before argon2id), scrypt N=2^17 r=8 p=1
+ * Password hashing side by side, one derivation per operation, interleaved in rounds (testkit's
+ * bench): scrypt N=2^15 r=8 p=1 (what we wrote before argon2id), scrypt N=2^17 r=8 p=1
  * (OWASP's minimum for scrypt), and argon2id m=19456 KiB t=2 p=1 (OWASP's first choice, what we
  * write now). The old scrypt and the argon2id cases run through verifyPassword, as a sign-in does.
  * Run: pnpm bench (root) or pnpm --filter @gatehouse/auth-server bench.
  * Options: BENCH_ROUNDS (default 5), BENCH_ROUND_MS (3000).
  */
 import { randomBytes, scrypt } from 'node:crypto';
+import { bench } from '@gatehouse/testkit';
 import { hashPassword, verifyPassword } from '../src/accounts/passwords.js';
-
-// auth-core's harness, reused as it is. It lives in another package's bench/ (not exported), and a
-// static import would pull it into this package's type check (outside rootDir), hence this shape.
-interface Harness {
-  bench(
-    cases: ReadonlyArray<{ name: string; run: () => Promise<unknown> }>,
-    options: { rounds: number; roundMs: number; warmupMs: number },
-  ): Promise<Array<{ name: string; ops: number; p50Us: number; p99Us: number }>>;
-}
-const harness = new URL('../../../packages/auth-core/bench/harness.ts', import.meta.url);
-const { bench } = (await import(harness.href)) as Harness;
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const roundMs = Number(process.env.BENCH_ROUND_MS ?? 3000);

@@ -11,13 +11,13 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
+import { bench, markdownTable } from '@gatehouse/testkit';
 import { exportJWK, generateKeyPair, jwtVerify, SignJWT } from 'jose';
 import {
   createIntrospectionVerifier,
   createJwtVerifier,
   createResourceServer,
 } from '../src/index.js';
-import { bench, markdownTable } from './harness.js';
 
 const ISSUER = 'http://127.0.0.1/bench-issuer';
 const RESOURCE = 'http://localhost:3000/mcp';
@@ -148,7 +148,7 @@ const [a, b, , , c] = results;
 console.log(
   `\nToken validation, RS256 2048-bit, ${rounds} interleaved rounds of ${roundMs} ms per case, Node ${process.version}\n`,
 );
-console.log(markdownTable(results, results[0]?.name ?? ''));
+console.log(markdownTable(results, results[0]?.name ?? '', 'validations/s'));
 if (a && b && c) {
   console.log(`\n(b)/(a) throughput: ${(b.opsPerSec / a.opsPerSec).toFixed(2)}x (goal >= 0.9x)`);
   console.log(`(b)/(c) throughput: ${(b.opsPerSec / c.opsPerSec).toFixed(1)}x (goal >= 20x)`);

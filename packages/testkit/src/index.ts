@@ -1,3 +1,10 @@
+export {
+  type BenchCase,
+  type BenchOptions,
+  type BenchResult,
+  bench,
+  markdownTable,
+} from './bench.js';
 export { chromiumPath, launchBrowser } from './browser.js';
 export { introspectionClient } from './clients.js';
 export { createDpopHolder, createDpopProof, type DpopHolder } from './dpop.js';
