@@ -10,7 +10,8 @@ export type FindingKind =
   | 'process-exit'
   | 'post-fuzz-flow'
   | 'secret-in-log'
-  | 'non-json-log-line';
+  | 'non-json-log-line'
+  | 'time-budget';
 
 const KIND_TITLES: Record<FindingKind, string> = {
   'server-error': '5xx response',
@@ -23,6 +24,7 @@ const KIND_TITLES: Record<FindingKind, string> = {
   'post-fuzz-flow': 'flow broken after the fuzz',
   'secret-in-log': 'secret written to the log',
   'non-json-log-line': 'log line that is not JSON',
+  'time-budget': 'fewer requests than asked for within the time budget',
 };
 
 export interface Finding {
