@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
 import { keepAlive } from './keep-alive.js';
+import { ALLOWED_METHODS } from './request-target.js';
 
 /**
  * Listening and closing a koa app, as the apps' `listen()`/`close()` expose them: keep-alive and
@@ -21,7 +22,7 @@ export function listener(app: Koa, port: number, bind: string) {
         listening.on('connect', (_request, socket: Duplex) => {
           socket.on('error', () => {});
           socket.end(
-            'HTTP/1.1 405 Method Not Allowed\r\nAllow: GET, HEAD, POST, PUT, DELETE, OPTIONS\r\nContent-Length: 0\r\nConnection: close\r\n\r\n',
+            `HTTP/1.1 405 Method Not Allowed\r\nAllow: ${ALLOWED_METHODS}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`,
           );
         });
         listening.once('listening', () => {

@@ -17,16 +17,33 @@ export const HTTP_TIMEOUTS = {
   requestTimeout: 300_000,
 } as const;
 
+const CLOSE = /\bclose\b/i;
+
 /**
- * An answer sent before the request's body has fully arrived (a 413 for an oversized body, a 401 to
- * a large POST) says `Connection: close`, and Node closes the connection after it (RFC 9112 §9.6).
- * Otherwise the rest of the body stays on the connection: a body parser that gave up leaves it
- * unread, and the next request on that connection would never be answered.
+ * The connection is Node's to manage, when the response's headers go out:
+ * - An answer sent before the request's body has fully arrived (a 413 for an oversized body, a 401
+ *   to a large POST) says `Connection: close`, and Node closes the connection after it (RFC 9112
+ *   §9.6). Otherwise the rest of the body stays on the connection: a body parser that gave up
+ *   leaves it unread, and the next request on that connection would never be answered.
+ * - A handler's own `Connection: keep-alive` is dropped (the MCP SDK copies one from the Web
+ *   Responses of its event streams): with it set, Node ignores a client's `Connection: close` and
+ *   keeps the socket until the keep-alive timeout.
  */
-function closeIfBodyUnread(request: IncomingMessage, response: ServerResponse): void {
+function manageConnection(request: IncomingMessage, response: ServerResponse): void {
   const writeHead = response.writeHead;
-  response.writeHead = function writeHeadClosingEarly(this: ServerResponse, ...args: unknown[]) {
-    if (!request.complete && !this.headersSent) this.setHeader('connection', 'close');
+  response.writeHead = function writeHeadManagingConnection(
+    this: ServerResponse,
+    ...args: unknown[]
+  ) {
+    const headers = args[args.length - 1];
+    if (headers && typeof headers === 'object' && !Array.isArray(headers)) {
+      const { connection, ...others } = headers as Record<string, unknown>;
+      if (connection !== undefined && !CLOSE.test(String(connection)))
+        args[args.length - 1] = others;
+    }
+    const own = this.getHeader('connection');
+    if (own !== undefined && !CLOSE.test(String(own))) this.removeHeader('connection');
+    if (!request.complete) this.setHeader('connection', 'close');
     return (writeHead as (...rest: unknown[]) => ServerResponse).apply(this, args);
   } as ServerResponse['writeHead'];
 }
@@ -51,7 +68,7 @@ export function keepAlive(server: Server): { closing(): void } {
     unfinished.add(response);
     if (closing) lastOnConnection(response);
     response.once('close', () => unfinished.delete(response));
-    closeIfBodyUnread(request, response);
+    manageConnection(request, response);
     response.once('finish', () => {
       // Also for responses whose headers went out before closing (streams), or whose headers the
       // app replaced (koa's error handler clears them); after this tick the connection is idle.

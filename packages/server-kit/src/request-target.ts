@@ -26,7 +26,8 @@ const SINGLE_FIELDS = new Set([
   'dpop',
 ]);
 
-const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS';
+/** What the apps serve at all, for `Allow` on `OPTIONS *` and on CONNECT (http.ts). */
+export const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, DELETE, OPTIONS';
 
 function repeatedField(rawHeaders: readonly string[]): string | undefined {
   const seen = new Set<string>();

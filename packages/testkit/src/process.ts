@@ -85,8 +85,8 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /**
  * Starts a server process and waits until it is ready: `readyLine` in its output and its own
  * socket on `listensOn` (each when given), and `readyUrl` answering `readyStatus`, polled every
- * `pollMs`. The process exiting first, or
- * `timeoutMs` passing, throws a `ProcessStartError` with the process output.
+ * `pollMs`. The process exiting first, or `timeoutMs` passing, throws a `ProcessStartError` with
+ * the process output.
  */
 export async function startProcess(
   command: string,

@@ -254,17 +254,22 @@ export async function logoutXsrf(
   return xsrf;
 }
 
-/** Calls a tool on the MCP endpoint; the answer's status and text (JSON or an event stream). */
+/**
+ * Calls a tool on the MCP endpoint; the answer's status and text (JSON or an event stream). With
+ * `dpopProof`, the access token is sent as a DPoP-bound one.
+ */
 export async function callTool(
   mcpUrl: string,
   accessToken: string,
   name: string,
   args: Record<string, unknown>,
+  dpopProof?: string,
 ): Promise<{ status: number; text: string }> {
   const response = await fetch(mcpUrl, {
     method: 'POST',
     headers: {
-      authorization: `Bearer ${accessToken}`,
+      authorization: `${dpopProof ? 'DPoP' : 'Bearer'} ${accessToken}`,
+      ...(dpopProof ? { dpop: dpopProof } : {}),
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
       'mcp-protocol-version': '2025-06-18',

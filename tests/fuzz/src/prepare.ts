@@ -70,27 +70,17 @@ async function dpopBoundToken(
   const tokens = await exchangeCode(issuer, clientId, grant, mcpUrl, secrets, proof);
   if (tokens.tokenType !== 'DPoP')
     throw new Error(`a DPoP token request got a ${tokens.tokenType} token`);
-  const check = await fetch(mcpUrl, {
-    method: 'POST',
-    headers: {
-      authorization: `DPoP ${tokens.accessToken}`,
-      dpop: await createDpopProof(holder, tokens.accessToken, { htu: mcpUrl }),
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-06-18',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'whoami', arguments: {} },
-    }),
-  });
+  const check = await callTool(
+    mcpUrl,
+    tokens.accessToken,
+    'whoami',
+    {},
+    await createDpopProof(holder, tokens.accessToken, { htu: mcpUrl }),
+  );
   if (check.status !== 200)
     throw new Error(
-      `the DPoP-bound access token does not work on /mcp: HTTP ${check.status} ${(await check.text()).slice(0, 300)}`,
+      `the DPoP-bound access token does not work on /mcp: HTTP ${check.status} ${check.text.slice(0, 300)}`,
     );
-  await check.arrayBuffer();
   const proofs = await Promise.all(
     Array.from({ length: 40 }, () => createDpopProof(holder, tokens.accessToken, { htu: mcpUrl })),
   );

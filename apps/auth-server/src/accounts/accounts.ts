@@ -13,9 +13,9 @@ export class Accounts {
 
   /**
    * Creates or updates configured users; a user whose stored hash still verifies the configured
-   * password is rewritten only when that hash is weaker than what we write now. In dev mode with no users configured, there is a `dev`
-   * user whose random password is kept in the store (dev mode only: loopback issuers) so every start
-   * can print it; `undefined` when there is no dev user.
+   * password is rewritten only when that hash is weaker than what we write now. In dev mode with no
+   * users configured, there is a `dev` user whose random password is kept in the store (dev mode
+   * only: loopback issuers) so every start can print it; `undefined` when there is no dev user.
    */
   async seed(users: readonly User[], dev: boolean): Promise<User | undefined> {
     for (const user of users) {

@@ -16,7 +16,6 @@ import Koa, { type Context } from 'koa';
 import { createMcpServerFactory } from '../server.js';
 import { TOOLS } from '../tools/index.js';
 import { SCOPE_TOOLS } from '../tools/tool.js';
-import { dropConnectionHeader } from './connection-header.js';
 import { createOriginMatcher } from './origins.js';
 
 const MAX_BODY = 4 * 1024 * 1024;
@@ -148,7 +147,6 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
         }
       }
       ctx.respond = false;
-      dropConnectionHeader(ctx.res);
       // The SDK's Node types want `method` present; it always is on a server request.
       await handle(ctx.req as Parameters<typeof handle>[0], ctx.res, body);
     });
