@@ -37,7 +37,12 @@ const children = [];
 // Each child runs in its own process group (pnpm does not forward signals to its script), so a
 // signal reaches the whole tree: pnpm, node, and Keycloak's kc.sh and JVM. Children get no stdin: a
 // background process group that reads the terminal would be stopped (SIGTTIN).
+// Once: a terminal's Ctrl-C reaches this script and also the root script that started it, which
+// passes it on.
+let stopping = false;
 const stop = (signal) => {
+  if (stopping) return;
+  stopping = true;
   for (const child of children.reverse()) {
     try {
       process.kill(-child.pid, signal);

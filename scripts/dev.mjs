@@ -46,7 +46,12 @@ createInterface({ input: turbo.stdout }).on('line', (line) => {
 
 const ready = (url) => waitFor(url, { intervalMs: 50 });
 
+// Once: a terminal's Ctrl-C reaches this script and also the root script that started it, which
+// passes it on.
+let stopping = false;
 const stop = (signal) => {
+  if (stopping) return;
+  stopping = true;
   try {
     process.kill(-turbo.pid, signal);
   } catch {

@@ -197,17 +197,25 @@ function runOnSupportedNode() {
   console.log(
     `> Node ${process.version} is older than the project's runtime: running on Node ${NODE24_VERSION} from .tools/node24`,
   );
-  const child = spawn(bin, [fileURLToPath(import.meta.url), task, ...args], {
-    cwd: root,
-    stdio: 'inherit',
+  runAttached(bin, [fileURLToPath(import.meta.url), task, ...args], {
     env: { ...env, PATH: `${dirname(bin)}${delimiter}${env.PATH}` },
   });
-  // A terminal's Ctrl-C reaches the child as well (same process group) and it stops its own
-  // children; this process only waits for it. A signal sent to this process alone is passed on.
-  process.on('SIGINT', () => {});
-  process.on('SIGTERM', () => child.kill('SIGTERM'));
-  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
   return true;
+}
+
+/**
+ * Runs a long-lived command (the dev stack, or this script on Node 24) and exits with its code.
+ * SIGINT and SIGTERM are passed on rather than ending this process first, so that a signal sent to
+ * this process alone (not only a terminal's Ctrl-C, which reaches every process of the group)
+ * stops what runs below it; the scripts below stop once, however many times they are told.
+ */
+function runAttached(command, commandArgs, options = {}) {
+  const child = spawn(command, commandArgs, { cwd: root, stdio: 'inherit', env, ...options });
+  for (const signal of ['SIGINT', 'SIGTERM'])
+    process.on(signal, () => {
+      if (child.exitCode === null) child.kill(signal);
+    });
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
 // The Python MCP SDK's OAuth client is one of the end-to-end clients: a venv in .tools/python with
@@ -337,9 +345,9 @@ function main() {
     process.exit(status !== 0 ? status : failed > 0 ? 1 : 0);
   }
   if (task === 'dev')
-    process.exit(run(process.execPath, [join(root, 'scripts', 'dev.mjs'), ...args]));
+    return runAttached(process.execPath, [join(root, 'scripts', 'dev.mjs'), ...args]);
   if (task === 'dev:keycloak')
-    process.exit(run(process.execPath, [join(root, 'scripts', 'dev-keycloak.mjs'), ...args]));
+    return runAttached(process.execPath, [join(root, 'scripts', 'dev-keycloak.mjs'), ...args]);
   if (task === 'keycloak')
     process.exit(run('pnpm', ['--filter', '@gatehouse/keycloak-runner', 'keycloak', ...args]));
   if (task === 'start') {
