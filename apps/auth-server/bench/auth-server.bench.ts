@@ -41,13 +41,23 @@ async function start(dbPath: string, port: number) {
     },
     stdio: 'ignore',
   });
+  // A server that exits or never gets ready stops the bench instead of hanging it.
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`auth-server exited with ${code} before ready`))),
+  );
+  exited.catch(() => {});
+  const deadline = Date.now() + 60_000;
   for (;;) {
     try {
       if ((await fetch(`http://localhost:${port}/readyz`)).status === 200) break;
     } catch {
       // not yet
     }
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`auth-server not ready on port ${port} within 60 s`);
+    }
+    await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5))]);
   }
   return { child, readyMs: performance.now() - started };
 }

@@ -10,6 +10,7 @@ import { createHttpApp } from './http/app.js';
 import { ensureSigningKeys, providerJwks } from './keys/keystore.js';
 import { createProvider } from './provider/configuration.js';
 import { ProviderHolder } from './provider/provider-holder.js';
+import { auditGrantRevocations } from './provider/refresh-reuse.js';
 import { ResourceRegistry } from './provider/resources.js';
 import { routesFor } from './provider/routes.js';
 import { openStore } from './store/open-store.js';
@@ -77,6 +78,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     routes,
   });
   providers.onProvider((provider) => trackClientUse(provider, store));
+  providers.onProvider((provider) => auditGrantRevocations(provider, logger));
   // Keys rotated by the CLI or by another instance on the same store are picked up without a restart.
   const keyWatch = setInterval(async () => {
     try {

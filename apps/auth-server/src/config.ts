@@ -128,11 +128,23 @@ const envSchema = z.object({
       'AUTH_STORE must be "memory", "sqlite:<path>" or "redis://[user:password@]host:port[/db]", e.g. sqlite:.data/auth.db',
     )
     .default('sqlite:.data/auth.db'),
-  AUTH_ACCESS_TOKEN_TTL: seconds('AUTH_ACCESS_TOKEN_TTL', 300),
-  AUTH_REFRESH_TOKEN_TTL: seconds('AUTH_REFRESH_TOKEN_TTL', 86_400),
+  // 15 min, not 5: VS Code refreshes any token expiring within 5 min on every use (docs/refresh.md).
+  AUTH_ACCESS_TOKEN_TTL: seconds('AUTH_ACCESS_TOKEN_TTL', 900),
+  // Idle limit: each rotation starts it again. A day signed people out after every weekend.
+  AUTH_REFRESH_TOKEN_TTL: seconds('AUTH_REFRESH_TOKEN_TTL', 14 * 86_400),
   AUTH_CODE_TTL: seconds('AUTH_CODE_TTL', 60),
   AUTH_SESSION_TTL: seconds('AUTH_SESSION_TTL', 14 * 86_400),
   AUTH_ALWAYS_ISSUE_REFRESH_TOKEN: z.stringbool().default(true),
+  // Seconds a rotated-out refresh token still refreshes (racing and retried refreshes); 0 = never.
+  AUTH_REFRESH_REUSE_INTERVAL: z.coerce
+    .number({ error: 'AUTH_REFRESH_REUSE_INTERVAL must be a number of seconds' })
+    .int('AUTH_REFRESH_REUSE_INTERVAL must be a whole number of seconds')
+    .min(0, 'AUTH_REFRESH_REUSE_INTERVAL must be 0 (no reuse) or more')
+    .max(
+      300,
+      'AUTH_REFRESH_REUSE_INTERVAL must be at most 300 seconds: a longer interval lets a stolen refresh token be replayed without revoking anything; races take seconds, 30 is the default',
+    )
+    .default(30),
   AUTH_MAX_CLIENTS: z.coerce
     .number({ error: 'AUTH_MAX_CLIENTS must be a number' })
     .int()
@@ -192,6 +204,8 @@ export interface Config {
     readonly session: number;
   };
   readonly alwaysIssueRefreshToken: boolean;
+  /** Seconds after its first use during which a refresh token still refreshes (0: none). */
+  readonly refreshReuseIntervalSeconds: number;
   /** How often (s) the signing keys are re-read from the store, to pick up rotations. */
   readonly keyRefreshSeconds: number;
   readonly registration: {
@@ -288,6 +302,7 @@ export function loadConfig(
       session: e.AUTH_SESSION_TTL,
     },
     alwaysIssueRefreshToken: e.AUTH_ALWAYS_ISSUE_REFRESH_TOKEN,
+    refreshReuseIntervalSeconds: e.AUTH_REFRESH_REUSE_INTERVAL,
     keyRefreshSeconds: e.AUTH_KEY_REFRESH_INTERVAL,
     tokenRatePerIpPerMinute: e.AUTH_TOKEN_RATE_LIMIT,
     registration: {

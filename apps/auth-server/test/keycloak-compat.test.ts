@@ -425,7 +425,7 @@ describe('discovery', () => {
 });
 
 describe('the middlewares in front of oidc-provider act on the Keycloak paths', () => {
-  it('answers a retried refresh request with the same tokens (refresh retry-safety)', async () => {
+  it('answers a retried refresh request with working tokens (reuse interval)', async () => {
     const { clientId, tokens } = await signedInClient();
     const request = {
       grant_type: 'refresh_token',
@@ -437,8 +437,27 @@ describe('the middlewares in front of oidc-provider act on the Keycloak paths', 
     const retry = await postForm(kc.token, request);
     expect(first.status).toBe(200);
     expect(retry.status).toBe(200);
-    expect(retry.body.refresh_token).toBe(first.body.refresh_token);
-    expect(retry.body.access_token).toBe(first.body.access_token);
+    for (const answer of [first, retry]) {
+      const next = await postForm(kc.token, {
+        ...request,
+        refresh_token: String(answer.body.refresh_token),
+      });
+      expect(next.status).toBe(200);
+    }
+  });
+
+  it('honours offline_access without prompt=consent: a refresh naming it succeeds', async () => {
+    const { clientId, result, tokens } = await signedInClient({
+      scope: 'mcp:tools offline_access',
+    });
+    expect(result.pages.join('')).toContain('offline_access');
+    const refreshed = await postForm(kc.token, {
+      grant_type: 'refresh_token',
+      client_id: clientId,
+      refresh_token: String(tokens.refresh_token),
+      scope: 'mcp:tools offline_access',
+    });
+    expect(refreshed.status).toBe(200);
   });
 
   it('grants the resource default scopes when the authorization request names none', async () => {

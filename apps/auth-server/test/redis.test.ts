@@ -71,9 +71,13 @@ const refresh = (base: string, clientId: string, refreshToken: unknown) =>
   });
 
 describe('auth-server on Redis', () => {
-  it('runs a flow across two instances: register on B, sign in on A, exchange on B, refresh on A; reuse on B revokes the grant for A', async () => {
+  it('runs a flow across two instances: register on B, sign in on A, exchange on B, refresh on A; a replay on B after the reuse interval revokes the family for A', async () => {
     const [portA, portB] = [await freePort(), await freePort()];
-    const [a, b] = [await startInstance(portA, portA), await startInstance(portA, portB)];
+    const env = { AUTH_REFRESH_REUSE_INTERVAL: '1' };
+    const [a, b] = [
+      await startInstance(portA, portA, { env }),
+      await startInstance(portA, portB, { env }),
+    ];
     const A = `http://localhost:${portA}`;
     const B = `http://localhost:${portB}`;
     try {
@@ -87,44 +91,58 @@ describe('auth-server on Redis', () => {
       // Both publish the same keys (one key set in Redis).
       const jwks = async (base: string) => (await fetch(`${base}/jwks`)).json();
       expect(await jwks(B)).toEqual(await jwks(A));
-      // Using the new refresh token (on A) closes the retry window of the old one; reusing the old
-      // one on B is then detected, and the grant is revoked for every instance.
-      const second = await refresh(A, clientId, refreshed.body.refresh_token);
-      expect(second.status).toBe(200);
+      // Presented again on B after the interval, the rotated-out token is reuse: the grant is
+      // revoked for every instance.
+      await new Promise((resolve) => setTimeout(resolve, 2100));
       const reuse = await refresh(B, clientId, tokens.body.refresh_token);
       expect(reuse.status).toBe(400);
-      const afterReuse = await refresh(A, clientId, second.body.refresh_token);
+      const afterReuse = await refresh(A, clientId, refreshed.body.refresh_token);
       expect(afterReuse.status).toBe(400);
       expect(afterReuse.body.error).toBe('invalid_grant');
+      expect(b.output()).toContain('"event":"refresh_token_reuse"');
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
   });
 
-  it('answers a refresh retried on the other instance with the same tokens (no reuse revocation)', async () => {
+  it('answers racing refreshes with one token on both instances with working tokens (no reuse revocation)', async () => {
     const [portA, portB] = [await freePort(), await freePort()];
     const [a, b] = [await startInstance(portA, portA), await startInstance(portA, portB)];
     const A = `http://localhost:${portA}`;
     const B = `http://localhost:${portB}`;
     try {
       const clientId = (await register(A)).body.client_id;
-      const tokens = await exchangeCode(A, clientId, await authorize(A, { clientId }));
-      const request = {
-        grant_type: 'refresh_token',
-        client_id: clientId,
-        refresh_token: String(tokens.body.refresh_token),
-      };
-      const first = await tokenRequest(A, request);
-      expect(first.status).toBe(200);
-      const retried = await tokenRequest(B, request);
-      expect(retried.status).toBe(200);
-      expect(retried.body).toEqual(first.body);
-      // The grant survived: the new refresh token works, on either instance.
-      const next = await tokenRequest(B, {
-        ...request,
-        refresh_token: String(first.body.refresh_token),
-      });
-      expect(next.status).toBe(200);
+      let current = await exchangeCode(A, clientId, await authorize(A, { clientId }));
+      for (let trial = 0; trial < 10; trial++) {
+        // In flight at once on both instances, then once more on B after both finished.
+        const racing = await Promise.all([
+          refresh(A, clientId, current.body.refresh_token),
+          refresh(B, clientId, current.body.refresh_token),
+        ]);
+        const late = await refresh(B, clientId, current.body.refresh_token);
+        for (const answer of [...racing, late]) {
+          expect(answer.status, `trial ${trial}: ${answer.body.error}`).toBe(200);
+          const next = await refresh(trial % 2 ? A : B, clientId, answer.body.refresh_token);
+          expect(next.status, `trial ${trial}: a racer's refresh token`).toBe(200);
+          current = next;
+        }
+      }
+      // Deterministically in flight at once: both instances paused while the requests arrive.
+      for (let trial = 0; trial < 3; trial++) {
+        const pids = [a, b].map((instance) => instance.child.pid as number);
+        for (const pid of pids) process.kill(pid, 'SIGSTOP');
+        const racing = [A, B].map((base) => refresh(base, clientId, current.body.refresh_token));
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        for (const pid of pids) process.kill(pid, 'SIGCONT');
+        const answers = await Promise.all(racing);
+        for (const answer of answers) {
+          expect(answer.status, `paused trial ${trial}: ${answer.body.error}`).toBe(200);
+          const next = await refresh(A, clientId, answer.body.refresh_token);
+          expect(next.status).toBe(200);
+          current = next;
+        }
+      }
+      expect(a.output() + b.output()).not.toContain('refresh_token_reuse');
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }

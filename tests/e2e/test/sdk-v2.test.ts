@@ -54,12 +54,33 @@ describe('MCP SDK v2 client', () => {
     expect(me.structuredContent).toMatchObject({ subject: 'alice', scopes: ['mcp:tools'] });
     expect(JSON.stringify(me)).not.toContain(String(provider.tokens()?.access_token));
 
-    // The access token lives 2 s (plus the resource server's 10 s leeway); the refresh token carries on.
+    // The access token lives 2 s (plus the resource server's 10 s leeway); the refresh token carries
+    // on. Three calls at once all hit 401, and the SDK (no single-flight in its auth()) refreshes
+    // once per call with the one stored refresh token: every call must still succeed.
     const refreshBefore = provider.refreshToken;
+    const saved: string[] = [];
+    const saveTokens = provider.saveTokens.bind(provider);
+    provider.saveTokens = (tokens) => {
+      saved.push(String(tokens.refresh_token));
+      saveTokens(tokens);
+    };
     await new Promise((resolve) => setTimeout(resolve, 13_000));
-    const later = await client.callTool({ name: 'add_numbers', arguments: { a: 1, b: 1 } });
-    expect(later.structuredContent).toEqual({ sum: 2 });
+    const later = await Promise.all(
+      [1, 2, 3].map((a) => client.callTool({ name: 'add_numbers', arguments: { a, b: 1 } })),
+    );
+    expect(later.map((result) => result.structuredContent)).toEqual([
+      { sum: 2 },
+      { sum: 3 },
+      { sum: 4 },
+    ]);
+    expect(saved.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(saved).size).toBe(saved.length);
     expect(provider.refreshToken).not.toBe(refreshBefore);
+    expect(provider.authorizationUrls).toHaveLength(1);
+    // Whichever refresh token the SDK kept (the last one saved) still refreshes.
+    await new Promise((resolve) => setTimeout(resolve, 13_000));
+    const after = await client.callTool({ name: 'add_numbers', arguments: { a: 5, b: 5 } });
+    expect(after.structuredContent).toEqual({ sum: 10 });
     expect(provider.authorizationUrls).toHaveLength(1);
     await client.close();
   });

@@ -23,7 +23,6 @@ import { issuerOrigin } from './issuer-origin.js';
 import { issuerPath } from './issuer-path.js';
 import { LoginThrottle } from './login-throttle.js';
 import { RateLimiter } from './rate-limit.js';
-import { RefreshRetryCache } from './refresh-retry.js';
 import { registrationCors } from './registration-cors.js';
 import { registrationGuard } from './registration-guard.js';
 import { requestParams } from './request-params.js';
@@ -166,10 +165,6 @@ export function createHttpApp(deps: HttpDependencies): Koa {
       par: routes.pushed_authorization_request,
     }),
   );
-
-  const refreshRetries = new RefreshRetryCache(deps.store.counters, logger);
-  deps.providers.onProvider((provider) => refreshRetries.attach(provider));
-  app.use(refreshRetries.middleware(routes.token));
 
   app.use(async (ctx) => {
     ctx.respond = false;

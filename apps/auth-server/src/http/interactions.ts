@@ -4,6 +4,7 @@ import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
+import { consentAlreadyGiven } from '../provider/offline-access.js';
 import type { ProviderHolder } from '../provider/provider-holder.js';
 import type { ResourceRegistry } from '../provider/resources.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
@@ -115,6 +116,17 @@ export function interactions(deps: InteractionDependencies) {
     if (ctx.method === 'GET' && !step) {
       if (details.prompt.name === 'login') {
         loginPage(200);
+        return;
+      }
+      if (consentAlreadyGiven(details)) {
+        const location = await providers.current.interactionResult(
+          ctx.req,
+          ctx.res,
+          { consent: {} },
+          { mergeWithLastSubmission: true },
+        );
+        ctx.status = 303;
+        ctx.redirect(location);
         return;
       }
       page(
@@ -239,9 +251,14 @@ export function interactions(deps: InteractionDependencies) {
     const resource =
       resourceScopes[0]?.[0] ??
       String((details.params as Record<string, unknown>).resource ?? resources.defaultResource);
-    const scopes = [
+    const newScopes = [
       ...new Set([...(missing.missingOIDCScope ?? []), ...resourceScopes.flatMap(([, s]) => s)]),
     ];
+    // Consent asked for again (the client sent prompt=consent) with nothing new: list what it gets.
+    const requested = String((details.params as Record<string, unknown>).scope ?? '')
+      .split(' ')
+      .filter((scope) => scope && scope !== 'openid');
+    const scopes = newScopes.length > 0 ? newScopes : requested;
     const target = redirectUri ? URL.parse(redirectUri) : null;
     return {
       action: pageUrl(uid, 'consent'),

@@ -1,5 +1,6 @@
 import { sendOAuthError } from '@gatehouse/server-kit';
 import type { Context, Next } from 'koa';
+import { requestOfflineAccessConsent } from '../provider/offline-access.js';
 import type { ResourceRegistry } from '../provider/resources.js';
 import { pageCsp, renderMessage } from '../ui/pages.js';
 import { bufferedBody, replayBody } from './body.js';
@@ -12,6 +13,7 @@ import { bufferedBody, replayBody } from './body.js';
  * - An authorization request without `scope` gets the resource's default scopes; oidc-provider
  *   would otherwise grant nothing and answer `access_denied`, and MCP clients (and the MCP
  *   conformance suite) do send requests without `scope`.
+ * - `offline_access` is honoured without `prompt=consent` (provider/offline-access.ts).
  *
  * And refuses what oidc-provider would quietly normalise instead of refusing: a `response_type`
  * other than exactly `code` (it splits and de-duplicates the value, so `code code` passed).
@@ -42,6 +44,7 @@ export function requestParams(
         changed = true;
       }
     }
+    if (isAuthorization && requestOfflineAccessConsent(params)) changed = true;
     return changed;
   };
 

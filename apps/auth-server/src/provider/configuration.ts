@@ -5,8 +5,11 @@ import type { Config } from '../config.js';
 import { adapterClass, type Store } from '../store/store.js';
 import { pageCsp, renderErrorPage, renderLoggedOut, renderLogout } from '../ui/pages.js';
 import { applyRegistrationPolicy, POLICY_PROPERTY } from './clients.js';
+import { grantPerAuthorization } from './grants.js';
 import { metadataDocumentConfiguration } from './metadata-documents.js';
+import { OFFLINE_CONSENT_PARAM } from './offline-access.js';
 import { createInteractionPolicy } from './policy.js';
+import { refreshReuseInterval } from './refresh-reuse.js';
 import { clientIdFor } from './registration.js';
 import type { ResourceRegistry } from './resources.js';
 import { providerRoutes, type Routes } from './routes.js';
@@ -43,7 +46,11 @@ export function createProvider({
   const secureCookies = new URL(config.issuer).protocol === 'https:';
 
   const configuration: Configuration = {
-    adapter: adapterClass(store.models) as unknown as Configuration['adapter'],
+    // Rotated-out refresh tokens still refresh for a few seconds (racing clients), then are reuse.
+    adapter: adapterClass(
+      store.models,
+      refreshReuseInterval(config.refreshReuseIntervalSeconds),
+    ) as unknown as Configuration['adapter'],
     // Gatehouse's paths, or a Keycloak realm's with AUTH_COMPAT=keycloak (provider/routes.ts).
     routes: providerRoutes(routes),
     // A configured client with a secret authenticates with it (client_secret_basic) unless it says
@@ -160,22 +167,8 @@ export function createProvider({
     issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
     rotateRefreshToken: tokens.rotateRefreshToken,
     expiresWithSession: tokens.expiresWithSession,
-    // Consent is remembered per user and client across browser sessions, not only within one.
-    async loadExistingGrant(ctx) {
-      const clientId = ctx.oidc.client?.clientId;
-      const session = ctx.oidc.session as
-        | { accountId?: string; grantIdFor?(id: string): string | undefined }
-        | undefined;
-      const fromResult = (ctx.oidc.result as { consent?: { grantId?: string } } | undefined)
-        ?.consent?.grantId;
-      const fromSession = clientId ? session?.grantIdFor?.(clientId) : undefined;
-      const fromStore =
-        clientId && session?.accountId
-          ? await store.latestGrantId(session.accountId, clientId)
-          : undefined;
-      const grantId = fromResult ?? fromSession ?? fromStore;
-      return grantId ? ctx.oidc.provider.Grant.find(grantId) : undefined;
-    },
+    // One grant (refresh-token family) per authorization; consent remembered per user and client.
+    loadExistingGrant: grantPerAuthorization(store) as Configuration['loadExistingGrant'],
     interactions: {
       policy: createInteractionPolicy(),
       url: (_ctx, interaction) =>
@@ -191,6 +184,8 @@ export function createProvider({
       authorization_response_iss_parameter_supported: true,
     },
     responseTypes: ['code'],
+    // Set only by the server (provider/offline-access.ts), kept with the interaction.
+    extraParams: [OFFLINE_CONSENT_PARAM],
   };
 
   const provider = new Provider(config.issuer, configuration);

@@ -30,6 +30,8 @@ CREATE INDEX IF NOT EXISTS oidc_models_grant ON oidc_models (grant_id) WHERE gra
 CREATE INDEX IF NOT EXISTS oidc_models_uid ON oidc_models (model, uid) WHERE uid IS NOT NULL;
 CREATE INDEX IF NOT EXISTS oidc_models_user_code ON oidc_models (model, user_code) WHERE user_code IS NOT NULL;
 CREATE INDEX IF NOT EXISTS oidc_models_expiry ON oidc_models (expires_at) WHERE expires_at IS NOT NULL;
+-- latestGrantId at every authorization: one grant per authorization makes grants many.
+CREATE INDEX IF NOT EXISTS oidc_models_grant_owner ON oidc_models (json_extract(payload, '$.accountId'), json_extract(payload, '$.clientId'), expires_at) WHERE model = 'Grant';
 CREATE TABLE IF NOT EXISTS users (
   username TEXT PRIMARY KEY,
   password_hash TEXT NOT NULL,

@@ -116,8 +116,17 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** The class oidc-provider instantiates per model name, over any {@link ModelStore}. */
-export function adapterClass(models: ModelStore): new (name: string) => OidcAdapter {
+/**
+ * The class oidc-provider instantiates per model name, over any {@link ModelStore}. `found`, when
+ * given, sees every payload read by id before oidc-provider does (a policy such as the refresh
+ * token reuse interval, provider/refresh-reuse.ts).
+ */
+export function adapterClass(
+  models: ModelStore,
+  found?: (model: string, payload: ModelPayload) => ModelPayload,
+): new (
+  name: string,
+) => OidcAdapter {
   return class StoreAdapter implements OidcAdapter {
     readonly #model: string;
     constructor(name: string) {
@@ -126,8 +135,9 @@ export function adapterClass(models: ModelStore): new (name: string) => OidcAdap
     upsert(id: string, payload: ModelPayload, expiresIn: number) {
       return models.upsert(this.#model, id, payload, expiresIn);
     }
-    find(id: string) {
-      return models.find(this.#model, id);
+    async find(id: string) {
+      const payload = await models.find(this.#model, id);
+      return payload && found ? found(this.#model, payload) : payload;
     }
     findByUid(uid: string) {
       return models.findByUid(this.#model, uid);
