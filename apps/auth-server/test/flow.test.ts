@@ -47,6 +47,7 @@ describe('full authorization flow (DCR public client)', () => {
     const { status, body } = await register(issuer);
     expect(status).toBe(201);
     expect(body.token_endpoint_auth_method).toBe('none');
+    expect(body).not.toHaveProperty('client_secret');
     expect(body.grant_types).toEqual(['authorization_code', 'refresh_token']);
     clientId = body.client_id;
   });

@@ -1,8 +1,8 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { selfSignedCertificate } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorize, exchangeCode, type RunningServer, startAuthServer } from './support/server.js';
-import { selfSignedCertificate } from './support/tls.js';
 
 /**
  * Client ID Metadata Documents against a real https document server on loopback. The authorization

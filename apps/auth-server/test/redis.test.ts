@@ -99,6 +99,9 @@ describe('auth-server on Redis', () => {
       const afterReuse = await refresh(A, clientId, refreshed.body.refresh_token);
       expect(afterReuse.status).toBe(400);
       expect(afterReuse.body.error).toBe('invalid_grant');
+      // The log line reaches our pipe after the answer: wait for it.
+      for (let i = 0; i < 100 && !b.output().includes('refresh_token_reuse'); i++)
+        await new Promise((resolve) => setTimeout(resolve, 50));
       expect(b.output()).toContain('"event":"refresh_token_reuse"');
     } finally {
       await Promise.all([a.stop(), b.stop()]);
@@ -229,10 +232,11 @@ describe('auth-server on Redis', () => {
     const A = `http://localhost:${portA}`;
     const B = `http://localhost:${portB}`;
     try {
-      const first = await register(A);
+      // Distinct clients: only registrations that create one count.
+      const first = await register(A, { client_name: 'Limited 1' });
       expect(first.status).toBe(201);
-      expect((await register(B)).status).toBe(201);
-      expect((await register(A)).status).toBe(429);
+      expect((await register(B, { client_name: 'Limited 2' })).status).toBe(201);
+      expect((await register(A, { client_name: 'Limited 3' })).status).toBe(429);
 
       // Five wrong passwords for bob on A, then the sixth attempt on B is refused.
       const clientId = first.body.client_id;

@@ -66,6 +66,13 @@ const auditLines = (server: RunningServer, event: string) =>
     .filter((line) => line.includes(`"event":"${event}"`))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
+/** Waits up to 5 s for a first audit line: log lines reach our pipe after the answer does. */
+async function awaitAuditLines(server: RunningServer, event: string) {
+  for (let i = 0; i < 100 && auditLines(server, event).length === 0; i++)
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  return auditLines(server, event);
+}
+
 describe('racing and retried refreshes (reuse interval, 30 s by default)', () => {
   let server: RunningServer;
   let clientId: string;
@@ -220,7 +227,7 @@ describe('a replay after the reuse interval', () => {
     // ...and the desktop's is not.
     expect((await refreshWith(issuer, clientId, desktop.body.refresh_token)).status).toBe(200);
 
-    const [audit, ...more] = auditLines(server, 'refresh_token_reuse');
+    const [audit, ...more] = await awaitAuditLines(server, 'refresh_token_reuse');
     expect(more).toEqual([]);
     expect(audit).toMatchObject({
       level: 40, // warn

@@ -46,6 +46,84 @@ describe('registration hygiene', () => {
     expect(storedClients(server.dbPath) - before).toBe(1);
   });
 
+  it('registers a client that names no token_endpoint_auth_method as public, without a client_secret', async () => {
+    // The issue's reproduction; the MCP Go SDK registers this way, then sends any secret it got.
+    for (let i = 0; i < 2; i++) {
+      const { status, body } = await register(server.issuer, {
+        client_name: 'No Auth Method',
+        redirect_uris: ['http://localhost/callback'],
+      });
+      expect(status).toBe(201);
+      expect(body.token_endpoint_auth_method).toBe('none');
+      expect(body).not.toHaveProperty('client_secret');
+      expect(body).not.toHaveProperty('client_secret_expires_at');
+    }
+    // Registering `none` explicitly is the same registration (one client).
+    const a = await register(server.issuer, { client_name: 'Same Either Way' });
+    const b = await register(server.issuer, {
+      client_name: 'Same Either Way',
+      token_endpoint_auth_method: 'none',
+    });
+    expect(a.body.client_id).toBe(b.body.client_id);
+    // It completes the flow with its client_id alone.
+    const tokens = await exchangeCode(
+      server.issuer,
+      a.body.client_id,
+      await authorize(server.issuer, { clientId: a.body.client_id }),
+    );
+    expect(tokens.status).toBe(200);
+  });
+
+  it('registers only the grant and response types it offers, says so in the answer, and logs what it dropped', async () => {
+    const { status, body } = await register(server.issuer, {
+      client_name: 'Extra Grants',
+      grant_types: [
+        'authorization_code',
+        'refresh_token',
+        'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      ],
+      response_types: ['code', 'token'],
+    });
+    expect(status).toBe(201);
+    expect(body.grant_types).toEqual(['authorization_code', 'refresh_token']);
+    expect(body.response_types).toEqual(['code']);
+    // The log line reaches our pipe on its own schedule: wait for it (a busy machine delays it).
+    const logged = () =>
+      server.process
+        .output()
+        .split('\n')
+        .find((l) => l.includes('values this server does not support'));
+    for (let i = 0; i < 100 && !logged(); i++) await new Promise((r) => setTimeout(r, 50));
+    const line = logged();
+    expect(JSON.parse(line ?? '{}')).toMatchObject({
+      dropped: {
+        grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+        response_types: ['token'],
+      },
+    });
+    const tokens = await exchangeCode(
+      server.issuer,
+      body.client_id,
+      await authorize(server.issuer, { clientId: body.client_id }),
+    );
+    expect(tokens.status).toBe(200);
+    const refreshed = await tokenRequest(server.issuer, {
+      grant_type: 'refresh_token',
+      client_id: body.client_id,
+      refresh_token: String(tokens.body.refresh_token),
+    });
+    expect(refreshed.status).toBe(200);
+  });
+
+  it('refuses a registration that asks only for grants it does not offer', async () => {
+    const { status, body } = await register(server.issuer, {
+      grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],
+    });
+    expect(status).toBe(400);
+    expect(body.error).toBe('invalid_client_metadata');
+    expect(body.error_description).toContain('authorization_code');
+  });
+
   it('treats registrations that differ only in the loopback port as identical', async () => {
     const a = await register(server.issuer, {
       client_name: 'Port Hopper',
@@ -136,6 +214,29 @@ describe('registration limits', () => {
     }
   });
 
+  it('counts only registrations that create a client; repeats have a wider flood limit', async () => {
+    const server = await startAuthServer({ AUTH_REGISTRATION_RATE_LIMIT: '3' });
+    try {
+      // A developer restarting a client 30 times: one client, never locked out.
+      const restarts: number[] = [];
+      for (let i = 0; i < 30; i++)
+        restarts.push((await register(server.issuer, { client_name: 'Restarted' })).status);
+      expect(restarts.every((status) => status === 201)).toBe(true);
+      // New clients still have their budget: the first registration created one of three.
+      expect((await register(server.issuer, { client_name: 'New 1' })).status).toBe(201);
+      expect((await register(server.issuer, { client_name: 'New 2' })).status).toBe(201);
+      expect((await register(server.issuer, { client_name: 'New 3' })).status).toBe(429);
+      // Repeats are limited too, at 20 times the limit per 10 minutes: 60 here, 29 used above.
+      const flood: number[] = [];
+      for (let i = 0; i < 32; i++)
+        flood.push((await register(server.issuer, { client_name: 'Restarted' })).status);
+      expect(flood.slice(0, 31).every((status) => status === 201)).toBe(true);
+      expect(flood[31]).toBe(429);
+    } finally {
+      await server.process.stop();
+    }
+  });
+
   it('refuses new clients past AUTH_MAX_CLIENTS with a clear error', async () => {
     const server = await startAuthServer({ AUTH_MAX_CLIENTS: '2' });
     try {
@@ -144,6 +245,8 @@ describe('registration limits', () => {
       const third = await register(server.issuer, { client_name: 'Three' });
       expect(third.status).toBe(503);
       expect(third.body.error_description).toContain('AUTH_MAX_CLIENTS');
+      // An existing client registering again adds nothing, so it is not refused.
+      expect((await register(server.issuer, { client_name: 'One' })).status).toBe(201);
     } finally {
       await server.process.stop();
     }

@@ -6,6 +6,7 @@ export {
   markdownTable,
 } from './bench.js';
 export { chromiumPath, launchBrowser } from './browser.js';
+export { type ClientAssertionKey, createClientAssertionKey } from './client-assertion.js';
 export { introspectionClient } from './clients.js';
 export { createDpopHolder, createDpopProof, type DpopHolder } from './dpop.js';
 export {
@@ -27,6 +28,7 @@ export {
 export { type RawResponse, rawRequest } from './raw-http.js';
 export { type RunningRedis, startRedis } from './redis.js';
 export { type RoundRobinProxy, startRoundRobinProxy } from './round-robin-proxy.js';
+export { selfSignedCertificate } from './tls.js';
 export { obtainToken } from './tokens.js';
 export {
   type HtmlForm,

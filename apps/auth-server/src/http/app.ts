@@ -11,6 +11,7 @@ import {
 } from '@gatehouse/server-kit';
 import Koa from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
+import { GRANT_TYPES, RESPONSE_TYPES } from '../provider/configuration.js';
 import type { ProviderHolder } from '../provider/provider-holder.js';
 import type { ResourceRegistry } from '../provider/resources.js';
 import type { Routes } from '../provider/routes.js';
@@ -25,9 +26,13 @@ import { LoginThrottle } from './login-throttle.js';
 import { RateLimiter } from './rate-limit.js';
 import { registrationCors } from './registration-cors.js';
 import { registrationGuard } from './registration-guard.js';
+import { registrationRequest } from './registration-request.js';
 import { requestParams } from './request-params.js';
 import { handleStoreFailures, storeAvailability } from './store-unavailable.js';
 import { tokenRateLimit } from './token-rate-limit.js';
+
+/** Repeats of an existing registration allowed per address, as a multiple of new registrations. */
+const REPEATED_REGISTRATIONS_FACTOR = 20;
 
 export interface HttpDependencies {
   readonly providers: ProviderHolder;
@@ -143,6 +148,15 @@ export function createHttpApp(deps: HttpDependencies): Koa {
 
   // After the token rate limit (cheap refusals first), before everything that reads a body.
   app.use(bufferBody());
+  // Before the guard: it fingerprints the registration oidc-provider will see.
+  app.use(
+    registrationRequest({
+      path: routes.registration,
+      grantTypes: GRANT_TYPES,
+      responseTypes: RESPONSE_TYPES,
+      logger,
+    }),
+  );
   app.use(
     registrationGuard({
       store: deps.store,
@@ -150,6 +164,12 @@ export function createHttpApp(deps: HttpDependencies): Koa {
         deps.store.counters,
         'registration',
         deps.registration.ratePerIpPer10Min,
+        10 * 60_000,
+      ),
+      repeatLimiter: new RateLimiter(
+        deps.store.counters,
+        'registration-repeat',
+        deps.registration.ratePerIpPer10Min * REPEATED_REGISTRATIONS_FACTOR,
         10 * 60_000,
       ),
       maxClients: deps.registration.maxClients,

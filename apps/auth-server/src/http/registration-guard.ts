@@ -1,19 +1,23 @@
 import type { Logger } from '@gatehouse/logging';
 import { jsonDepthWithin, MAX_JSON_DEPTH, sendOAuthError } from '@gatehouse/server-kit';
 import type { Context, Next } from 'koa';
-import { SHARED_CLIENT_PREFIX } from '../provider/registration.js';
+import { registrationFingerprint, SHARED_CLIENT_PREFIX } from '../provider/registration.js';
 import type { Store } from '../store/store.js';
 import { bufferedBody } from './body.js';
 import type { RateLimiter } from './rate-limit.js';
 
 /**
- * In front of the registration endpoint: a per-IP rate limit, a cap on stored clients and a bound
- * on how deeply the metadata nests, each answered with a clear OAuth-style error instead of letting
+ * In front of the registration endpoint: a per-IP rate limit on registrations that create a client
+ * (and a wider one on repeats of an existing one), a cap on stored clients and a bound on how deeply
+ * the metadata nests, each answered with a clear OAuth-style error instead of letting
  * an abusive or runaway client fill the database or exhaust the stack.
  */
 export function registrationGuard(deps: {
   store: Store;
+  /** Registrations that create a client. */
   limiter: RateLimiter;
+  /** Registrations identical to an existing shared client (flood protection only). */
+  repeatLimiter: RateLimiter;
   maxClients: number;
   logger: Logger;
   path: string;
@@ -47,14 +51,17 @@ export function registrationGuard(deps: {
       }
     }
     if (ctx.path !== deps.path || ctx.method !== 'POST') return next();
-    const wait = await deps.limiter.hit(ctx.ip);
+    // A registration identical to an existing one creates nothing (same client id): a client that
+    // registers at every start must not use up the limit for new clients, only a wider flood limit.
+    const existing = body ? await existingSharedClient(deps.store, body) : false;
+    const wait = await (existing ? deps.repeatLimiter : deps.limiter).hit(ctx.ip);
     if (wait > 0) {
-      deps.logger.warn({ ip: ctx.ip }, 'registration rate limit reached');
+      deps.logger.warn({ ip: ctx.ip, repeated: existing }, 'registration rate limit reached');
       const message = `Too many client registrations from this address; retry in ${Math.ceil(wait / 1000)} seconds`;
       sendOAuthError(ctx, 429, 'temporarily_unavailable', message, wait);
       return;
     }
-    if ((await deps.store.models.count('Client')) >= deps.maxClients) {
+    if (!existing && (await deps.store.models.count('Client')) >= deps.maxClients) {
       deps.logger.warn(
         { maxClients: deps.maxClients },
         'client registration refused: limit of stored clients reached',
@@ -69,4 +76,19 @@ export function registrationGuard(deps: {
     }
     return next();
   };
+}
+
+/** True when the registration in `body` would get the id of a shared client that already exists. */
+async function existingSharedClient(store: Store, body: Buffer): Promise<boolean> {
+  let metadata: unknown;
+  try {
+    metadata = JSON.parse(body.toString('utf8'));
+  } catch {
+    return false;
+  }
+  if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return false;
+  const fingerprint = registrationFingerprint(metadata as Record<string, unknown>);
+  return fingerprint
+    ? (await store.models.find('Client', `${SHARED_CLIENT_PREFIX}${fingerprint}`)) !== undefined
+    : false;
 }

@@ -1,5 +1,10 @@
 import type { JWK } from 'jose';
-import Provider, { type Configuration, errors, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, {
+  type Configuration,
+  errors,
+  type KoaContextWithOIDC,
+  type ResponseType,
+} from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Config } from '../config.js';
 import { adapterClass, type Store } from '../store/store.js';
@@ -14,6 +19,10 @@ import { clientIdFor } from './registration.js';
 import type { ResourceRegistry } from './resources.js';
 import { providerRoutes, type Routes } from './routes.js';
 import { tokenPolicy } from './tokens.js';
+
+/** The grants and response types offered to clients (registration drops any other). */
+export const GRANT_TYPES: readonly string[] = ['authorization_code', 'refresh_token'];
+export const RESPONSE_TYPES: readonly string[] = ['code'];
 
 export interface ProviderDependencies {
   readonly config: Config;
@@ -81,8 +90,8 @@ export function createProvider({
     // MCP clients often omit token_endpoint_auth_method; the library default would hand them a
     // secret they never send, and their token request would fail with invalid_client.
     clientDefaults: {
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
+      grant_types: [...GRANT_TYPES],
+      response_types: [...RESPONSE_TYPES] as ResponseType[],
       token_endpoint_auth_method: 'none',
       id_token_signed_response_alg: 'RS256',
     },
@@ -183,7 +192,7 @@ export function createProvider({
       // Resource indicators drive the audience; clients read these to decide how to behave.
       authorization_response_iss_parameter_supported: true,
     },
-    responseTypes: ['code'],
+    responseTypes: [...RESPONSE_TYPES] as Configuration['responseTypes'],
     // Set only by the server (provider/offline-access.ts), kept with the interaction.
     extraParams: [OFFLINE_CONSENT_PARAM],
   };
