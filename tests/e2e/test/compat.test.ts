@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
@@ -10,6 +10,7 @@ import {
 } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientFixture, ReplayStep } from '../compat/fixture.js';
+import { normalizeMarkdown, type ReplayResult, renderMatrix } from '../compat/matrix.js';
 import { type Stack, startStack } from './stack.js';
 
 /**
@@ -119,10 +120,23 @@ const form = async (url: string, params: Record<string, string>, basic?: [string
 };
 
 /** A step that failed as a fixture's named limitation says it does: the replay ends there. */
-class LimitationReached extends Error {}
+class LimitationReached extends Error {
+  constructor(
+    readonly step: ReplayStep,
+    readonly limitation: string,
+  ) {
+    super(`${step}: ${limitation}`);
+  }
+}
 
-/** Replays one client, step by step; each step's failure names the client and the step. */
-async function replay(fixture: ClientFixture, index: number): Promise<void> {
+/** What each replay proved, for docs/clients.md. */
+const results = new Map<string, ReplayResult>();
+
+/**
+ * Replays one client, step by step; each step's failure names the client and the step. `passed`
+ * collects the steps proved.
+ */
+async function replay(fixture: ClientFixture, index: number, passed: ReplayStep[]): Promise<void> {
   const port = String(41000 + index);
   const withPort = (value: string) => value.replaceAll('{port}', port);
   const step = (name: string) => `${fixture.client}: ${name}`;
@@ -131,17 +145,18 @@ async function replay(fixture: ClientFixture, index: number): Promise<void> {
    * with the expected answer and the replay stops; a step that passes means the fixture is out of
    * date.
    */
-  const outcome = (name: ReplayStep, passed: boolean, answer: string) => {
+  const outcome = (name: ReplayStep, ok: boolean, answer: string) => {
     const limitation = fixture.limitations.find((l) => l.step === name);
     if (!limitation) {
-      expect(passed, step(`${name}: ${answer.slice(0, 400)}`)).toBe(true);
+      expect(ok, step(`${name}: ${answer.slice(0, 400)}`)).toBe(true);
+      if (!passed.includes(name)) passed.push(name);
       return;
     }
-    expect(passed, step(`${name} passed, yet "${limitation.name}" says it fails`)).toBe(false);
+    expect(ok, step(`${name} passed, yet "${limitation.name}" says it fails`)).toBe(false);
     expect(answer, step(`${name} fails as "${limitation.name}" says`)).toContain(
       limitation.expect ?? '',
     );
-    throw new LimitationReached(limitation.name);
+    throw new LimitationReached(name, limitation.name);
   };
 
   // 401, protected resource metadata, authorization server metadata.
@@ -346,11 +361,33 @@ describe('real MCP clients, as they really behave (compat/fixtures)', () => {
       ? `${fixture.client}: stops at ${limited.step}, as its limitation "${limited.name}" says`
       : `${fixture.client} registers, signs in, calls a tool, refreshes and steps up`;
     it(title, async () => {
+      const passed: ReplayStep[] = [];
       try {
-        await replay(fixture, index);
+        await replay(fixture, index, passed);
+        results.set(fixture.id, { passed });
       } catch (error) {
         if (!(error instanceof LimitationReached)) throw error;
+        results.set(fixture.id, {
+          passed,
+          stoppedAt: { step: error.step, limitation: error.limitation },
+        });
       }
     }, 60_000);
+  });
+
+  it('docs/clients.md is the matrix these replays prove', () => {
+    const doc = new URL('../../../docs/clients.md', import.meta.url);
+    const rendered = renderMatrix(fixtures, results);
+    if (process.env.UPDATE_CLIENTS_DOC === '1') writeFileSync(doc, rendered);
+    let committed = '';
+    try {
+      committed = readFileSync(doc, 'utf8');
+    } catch {
+      // Missing: the comparison below says how to create it.
+    }
+    expect(
+      normalizeMarkdown(committed),
+      'docs/clients.md differs from what the replays prove: regenerate it with UPDATE_CLIENTS_DOC=1 pnpm --filter @gatehouse/e2e exec vitest run test/compat.test.ts',
+    ).toBe(normalizeMarkdown(rendered));
   });
 });
