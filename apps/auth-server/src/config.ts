@@ -11,12 +11,30 @@ import { COMPAT_MODES, type Compat } from './provider/routes.js';
 
 const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-const seconds = (name: string, fallback: number) =>
-  z.coerce
+/** A number of seconds; positive unless `bounds.min` is 0, at most `bounds.max` (with why). */
+const seconds = (
+  name: string,
+  fallback: number,
+  bounds: {
+    readonly min?: 0;
+    readonly max?: { readonly value: number; readonly why: string };
+  } = {},
+) => {
+  const whole = z.coerce
     .number({ error: `${name} must be a number of seconds` })
-    .int(`${name} must be a whole number of seconds`)
-    .positive(`${name} must be positive`)
-    .default(fallback);
+    .int(`${name} must be a whole number of seconds`);
+  const low =
+    bounds.min === 0
+      ? whole.min(0, `${name} must be 0 or more`)
+      : whole.positive(`${name} must be positive`);
+  const high = bounds.max
+    ? low.max(
+        bounds.max.value,
+        `${name} must be at most ${bounds.max.value} seconds: ${bounds.max.why}`,
+      )
+    : low;
+  return high.default(fallback);
+};
 
 const scope = z
   .string()
@@ -136,15 +154,13 @@ const envSchema = z.object({
   AUTH_SESSION_TTL: seconds('AUTH_SESSION_TTL', 14 * 86_400),
   AUTH_ALWAYS_ISSUE_REFRESH_TOKEN: z.stringbool().default(true),
   // Seconds a rotated-out refresh token still refreshes (racing and retried refreshes); 0 = never.
-  AUTH_REFRESH_REUSE_INTERVAL: z.coerce
-    .number({ error: 'AUTH_REFRESH_REUSE_INTERVAL must be a number of seconds' })
-    .int('AUTH_REFRESH_REUSE_INTERVAL must be a whole number of seconds')
-    .min(0, 'AUTH_REFRESH_REUSE_INTERVAL must be 0 (no reuse) or more')
-    .max(
-      300,
-      'AUTH_REFRESH_REUSE_INTERVAL must be at most 300 seconds: a longer interval lets a stolen refresh token be replayed without revoking anything; races take seconds, 30 is the default',
-    )
-    .default(30),
+  AUTH_REFRESH_REUSE_INTERVAL: seconds('AUTH_REFRESH_REUSE_INTERVAL', 30, {
+    min: 0,
+    max: {
+      value: 300,
+      why: 'a longer interval lets a stolen refresh token be replayed without revoking anything; races take seconds, 30 is the default',
+    },
+  }),
   AUTH_MAX_CLIENTS: z.coerce
     .number({ error: 'AUTH_MAX_CLIENTS must be a number' })
     .int()

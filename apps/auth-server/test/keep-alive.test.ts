@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { Agent, type IncomingMessage, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
+import { waitForOutput } from '@gatehouse/testkit';
 import { describe, expect, it } from 'vitest';
 import { startAuthServer } from './support/server.js';
 
@@ -47,14 +48,6 @@ const nthHead = (data: string, n: number): string | undefined => {
   const head = data.split('HTTP/1.1 ')[n];
   return head?.includes('\r\n\r\n') ? `HTTP/1.1 ${head.split('\r\n\r\n')[0]}` : undefined;
 };
-
-async function waitForOutput(output: () => string, text: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!output().includes(text)) {
-    if (Date.now() > deadline) throw new Error(`no "${text}" in the output:\n${output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('keep-alive', () => {
   it('serves the next request on a connection left idle for longer than 5 s', async () => {
@@ -117,7 +110,13 @@ describe('keep-alive', () => {
       const barrier = new Agent({ keepAlive: false });
       await get(server.issuer, '/healthz', barrier);
       const stopped = server.process.stop();
-      await waitForOutput(server.process.output, 'shutting down');
+      const shuttingDown = await waitForOutput(
+        server.process,
+        (output) => output.includes('shutting down'),
+        20_000,
+      );
+      if (!shuttingDown)
+        throw new Error(`no "shutting down" in the output:\n${server.process.output()}`);
       socket.write('\r\n');
       await readUntil(socket, received, (data) => nthHead(data, 2) !== undefined);
       const answer = nthHead(received.data, 2);

@@ -81,6 +81,11 @@ describe('process', () => {
     ],
     [{ AUTH_ACCESS_TOKEN_TTL: 'ten' }, 'AUTH_ACCESS_TOKEN_TTL must be a number of seconds'],
     [
+      { AUTH_REFRESH_REUSE_INTERVAL: '301' },
+      'AUTH_REFRESH_REUSE_INTERVAL must be at most 300 seconds',
+    ],
+    [{ AUTH_REFRESH_REUSE_INTERVAL: '-1' }, 'AUTH_REFRESH_REUSE_INTERVAL must be 0 or more'],
+    [
       { AUTH_STORE: 'postgres://x' },
       'AUTH_STORE must be "memory", "sqlite:<path>" or "redis://[user:password@]host:port[/db]"',
     ],

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { type PageResponse, type RunningRedis, startRedis, UserAgent } from '@gatehouse/testkit';
+import {
+  type PageResponse,
+  type RunningRedis,
+  startRedis,
+  UserAgent,
+  waitForOutput,
+} from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIRECT_URI, type RunningServer, startAuthServer } from './support/server.js';
@@ -110,10 +116,7 @@ describe('auth-server when Redis fails commands while connected', () => {
         .output()
         .split('\n')
         .some((line) => line.includes(requestId) && line.includes('OOM command not allowed'));
-    const deadline = Date.now() + 5000;
-    while (!logged() && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await waitForOutput(server.process, logged);
     const output = server.process.output();
     expect(logged(), output).toBe(true);
     // Nor any credential from this file's requests, refused or not.

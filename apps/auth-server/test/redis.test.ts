@@ -12,11 +12,13 @@ import {
   startProcess,
   startRedis,
   UserAgent,
+  waitForOutput,
 } from '@gatehouse/testkit';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApp } from './support/run.js';
 import {
+  arriveTogether,
   authorize,
   authServerEnv,
   exchangeCode,
@@ -24,6 +26,7 @@ import {
   MCP_RESOURCE,
   OTHER_RESOURCE,
   REDIRECT_URI,
+  refreshRequest,
   register,
   startAuthServer,
   tokenRequest,
@@ -64,11 +67,7 @@ function startInstance(
 
 /** A refresh-token grant as a public client sends it. */
 const refresh = (base: string, clientId: string, refreshToken: unknown) =>
-  tokenRequest(base, {
-    grant_type: 'refresh_token',
-    client_id: clientId,
-    refresh_token: String(refreshToken),
-  });
+  refreshRequest(base, clientId, refreshToken);
 
 describe('auth-server on Redis', () => {
   it('runs a flow across two instances: register on B, sign in on A, exchange on B, refresh on A; a replay on B after the reuse interval revokes the family for A', async () => {
@@ -99,9 +98,7 @@ describe('auth-server on Redis', () => {
       const afterReuse = await refresh(A, clientId, refreshed.body.refresh_token);
       expect(afterReuse.status).toBe(400);
       expect(afterReuse.body.error).toBe('invalid_grant');
-      // The log line reaches our pipe after the answer: wait for it.
-      for (let i = 0; i < 100 && !b.output().includes('refresh_token_reuse'); i++)
-        await new Promise((resolve) => setTimeout(resolve, 50));
+      await waitForOutput(b, (output) => output.includes('refresh_token_reuse'));
       expect(b.output()).toContain('"event":"refresh_token_reuse"');
     } finally {
       await Promise.all([a.stop(), b.stop()]);
@@ -133,11 +130,9 @@ describe('auth-server on Redis', () => {
       // Deterministically in flight at once: both instances paused while the requests arrive.
       for (let trial = 0; trial < 3; trial++) {
         const pids = [a, b].map((instance) => instance.child.pid as number);
-        for (const pid of pids) process.kill(pid, 'SIGSTOP');
-        const racing = [A, B].map((base) => refresh(base, clientId, current.body.refresh_token));
-        await new Promise((resolve) => setTimeout(resolve, 150));
-        for (const pid of pids) process.kill(pid, 'SIGCONT');
-        const answers = await Promise.all(racing);
+        const answers = await arriveTogether(pids, () =>
+          [A, B].map((base) => refresh(base, clientId, current.body.refresh_token)),
+        );
         for (const answer of answers) {
           expect(answer.status, `paused trial ${trial}: ${answer.body.error}`).toBe(200);
           const next = await refresh(A, clientId, answer.body.refresh_token);

@@ -14,9 +14,9 @@ import {
   exchangeCode,
   MCP_RESOURCE,
   type RunningServer,
+  refreshRequest,
   register,
   startAuthServer,
-  tokenRequest,
 } from './support/server.js';
 
 /**
@@ -80,10 +80,7 @@ async function refresh(
 ): Promise<Answer> {
   const base = bases[instance] ?? '';
   try {
-    const { status, body } = await tokenRequest(base, {
-      grant_type: 'refresh_token',
-      client_id: clientId,
-      refresh_token: refreshToken,
+    const { status, body } = await refreshRequest(base, clientId, refreshToken, {
       resource: MCP_RESOURCE,
     });
     if (status !== 200) {

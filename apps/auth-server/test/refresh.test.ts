@@ -1,11 +1,13 @@
 import { createJwtVerifier } from '@gatehouse/auth-core';
-import { UserAgent } from '@gatehouse/testkit';
+import { UserAgent, waitForOutput } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  arriveTogether,
   authorize,
   exchangeCode,
   MCP_RESOURCE,
   type RunningServer,
+  refreshRequest,
   register,
   startAuthServer,
   tokenRequest,
@@ -28,24 +30,14 @@ import {
 
 type TokenAnswer = Awaited<ReturnType<typeof tokenRequest>>;
 
+/** A refresh for the MCP resource, as the MCP clients here send it. */
 const refreshWith = (
   issuer: string,
   clientId: string,
   refreshToken: unknown,
   extra: Record<string, string> = {},
   auth?: { id: string; secret: string },
-) =>
-  tokenRequest(
-    issuer,
-    {
-      grant_type: 'refresh_token',
-      ...(auth ? {} : { client_id: clientId }),
-      refresh_token: String(refreshToken),
-      resource: MCP_RESOURCE,
-      ...extra,
-    },
-    auth,
-  );
+) => refreshRequest(issuer, clientId, refreshToken, { resource: MCP_RESOURCE, ...extra }, auth);
 
 /** A new authorization (its own browser) and code exchange: one installation's first tokens. */
 async function signIn(issuer: string, clientId: string, scope?: string): Promise<TokenAnswer> {
@@ -66,10 +58,9 @@ const auditLines = (server: RunningServer, event: string) =>
     .filter((line) => line.includes(`"event":"${event}"`))
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
-/** Waits up to 5 s for a first audit line: log lines reach our pipe after the answer does. */
+/** Audit lines for `event` once the first arrived (log lines reach us after the answer does). */
 async function awaitAuditLines(server: RunningServer, event: string) {
-  for (let i = 0; i < 100 && auditLines(server, event).length === 0; i++)
-    await new Promise((resolve) => setTimeout(resolve, 50));
+  await waitForOutput(server.process, (output) => output.includes(`"event":"${event}"`));
   return auditLines(server, event);
 }
 
@@ -112,13 +103,9 @@ describe('racing and retried refreshes (reuse interval, 30 s by default)', () =>
     const pid = server.process.child.pid as number;
     for (let trial = 0; trial < 5; trial++) {
       const tokens = await signIn(issuer, clientId);
-      // The kernel accepts both connections and buffers both requests while the process is stopped;
-      // on SIGCONT the server reads them together: two requests in flight at once, every time.
-      process.kill(pid, 'SIGSTOP');
-      const racing = [0, 1].map(() => refreshWith(issuer, clientId, tokens.body.refresh_token));
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      process.kill(pid, 'SIGCONT');
-      const answers = await Promise.all(racing);
+      const answers = await arriveTogether([pid], () =>
+        [0, 1].map(() => refreshWith(issuer, clientId, tokens.body.refresh_token)),
+      );
       expect(errorsOf(answers), `trial ${trial}`).toEqual([]);
       for (const answer of answers)
         expect((await refreshWith(issuer, clientId, answer.body.refresh_token)).status).toBe(200);

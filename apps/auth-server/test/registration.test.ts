@@ -1,5 +1,6 @@
 // node:sqlite (built into Node) reads the server's file: the test worker loads no native addon.
 import { DatabaseSync } from 'node:sqlite';
+import { waitForOutput } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorize,
@@ -87,14 +88,12 @@ describe('registration hygiene', () => {
     expect(status).toBe(201);
     expect(body.grant_types).toEqual(['authorization_code', 'refresh_token']);
     expect(body.response_types).toEqual(['code']);
-    // The log line reaches our pipe on its own schedule: wait for it (a busy machine delays it).
-    const logged = () =>
-      server.process
-        .output()
-        .split('\n')
-        .find((l) => l.includes('values this server does not support'));
-    for (let i = 0; i < 100 && !logged(); i++) await new Promise((r) => setTimeout(r, 50));
-    const line = logged();
+    const dropped = 'values this server does not support';
+    await waitForOutput(server.process, (output) => output.includes(dropped));
+    const line = server.process
+      .output()
+      .split('\n')
+      .find((l) => l.includes(dropped));
     expect(JSON.parse(line ?? '{}')).toMatchObject({
       dropped: {
         grant_types: ['urn:ietf:params:oauth:grant-type:jwt-bearer'],

@@ -9,6 +9,7 @@ import {
   startOnFreePort,
   startProcess,
   UserAgent,
+  waitForOutput,
 } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -89,10 +90,11 @@ async function expectLoggedOnce(
       .filter((line) => line.startsWith('{') && line.includes(requestId))
       .map((line) => JSON.parse(line) as Record<string, unknown>);
   // The access log's line, with the status, is the request's last.
-  const deadline = Date.now() + 10_000;
-  while (!lines().some((entry) => entry.status !== undefined) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitForOutput(
+    on.process,
+    () => lines().some((entry) => entry.status !== undefined),
+    10_000,
+  );
   const errors = lines().filter((entry) => entry.level === 50 || entry.level === 'error');
   expect(errors, on.process.output()).toHaveLength(1);
   const [line] = errors as [Record<string, unknown>];

@@ -24,6 +24,7 @@ export {
   type StartedProcess,
   type StartProcessOptions,
   startProcess,
+  waitForOutput,
 } from './process.js';
 export { type RawResponse, rawRequest } from './raw-http.js';
 export { type RunningRedis, startRedis } from './redis.js';

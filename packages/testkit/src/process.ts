@@ -178,3 +178,21 @@ export async function startProcess(
     },
   };
 }
+
+/**
+ * Waits until `found` holds for the process's output (log lines reach our pipe after the HTTP
+ * answer that caused them, later still on a busy machine); resolves to whether it did within
+ * `timeoutMs`, so the caller's own assertion reports what was missing.
+ */
+export async function waitForOutput(
+  process: Pick<StartedProcess, 'output'>,
+  found: (output: string) => boolean,
+  timeoutMs = 5_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!found(process.output())) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return true;
+}

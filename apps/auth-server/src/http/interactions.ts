@@ -65,6 +65,19 @@ export function interactions(deps: InteractionDependencies) {
     ctx.body = html;
   };
 
+  /** Ends the interaction with `result` and sends the browser on (303: the form's POST is done). */
+  const finish = async (
+    ctx: Context,
+    result: Parameters<Provider['interactionResult']>[2],
+    mergeWithLastSubmission: boolean,
+  ) => {
+    const location = await providers.current.interactionResult(ctx.req, ctx.res, result, {
+      mergeWithLastSubmission,
+    });
+    ctx.status = 303;
+    ctx.redirect(location);
+  };
+
   return async (ctx: Context, next: Next): Promise<void> => {
     const match = route.exec(ctx.path);
     if (!match) return next();
@@ -119,14 +132,7 @@ export function interactions(deps: InteractionDependencies) {
         return;
       }
       if (consentAlreadyGiven(details)) {
-        const location = await providers.current.interactionResult(
-          ctx.req,
-          ctx.res,
-          { consent: {} },
-          { mergeWithLastSubmission: true },
-        );
-        ctx.status = 303;
-        ctx.redirect(location);
+        await finish(ctx, { consent: {} }, true);
         return;
       }
       page(
@@ -176,27 +182,17 @@ export function interactions(deps: InteractionDependencies) {
         return;
       }
       await throttle.recordSuccess(username);
-      const location = await providers.current.interactionResult(
-        ctx.req,
-        ctx.res,
-        { login: { accountId } },
-        { mergeWithLastSubmission: false },
-      );
-      ctx.status = 303;
-      ctx.redirect(location);
+      await finish(ctx, { login: { accountId } }, false);
       return;
     }
 
     // consent
     if (form.decision !== 'allow') {
-      const location = await providers.current.interactionResult(
-        ctx.req,
-        ctx.res,
+      await finish(
+        ctx,
         { error: 'access_denied', error_description: 'The user denied the request' },
-        { mergeWithLastSubmission: false },
+        false,
       );
-      ctx.status = 303;
-      ctx.redirect(location);
       return;
     }
     // No signed-in account, or its grant is gone: the same answer either way.
@@ -226,14 +222,7 @@ export function interactions(deps: InteractionDependencies) {
       grant.addResourceScope(indicator, scopes.join(' '));
     }
     const grantId = await grant.save();
-    const location = await providers.current.interactionResult(
-      ctx.req,
-      ctx.res,
-      { consent: details.grantId ? {} : { grantId } },
-      { mergeWithLastSubmission: true },
-    );
-    ctx.status = 303;
-    ctx.redirect(location);
+    await finish(ctx, { consent: details.grantId ? {} : { grantId } }, true);
   };
 
   function consentView(

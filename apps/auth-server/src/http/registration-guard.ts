@@ -5,6 +5,7 @@ import { registrationFingerprint, SHARED_CLIENT_PREFIX } from '../provider/regis
 import type { Store } from '../store/store.js';
 import { bufferedBody } from './body.js';
 import type { RateLimiter } from './rate-limit.js';
+import { registrationMetadata } from './registration-request.js';
 
 /**
  * In front of the registration endpoint: a per-IP rate limit on registrations that create a client
@@ -53,7 +54,8 @@ export function registrationGuard(deps: {
     if (ctx.path !== deps.path || ctx.method !== 'POST') return next();
     // A registration identical to an existing one creates nothing (same client id): a client that
     // registers at every start must not use up the limit for new clients, only a wider flood limit.
-    const existing = body ? await existingSharedClient(deps.store, body) : false;
+    const metadata = registrationMetadata(ctx);
+    const existing = metadata ? await existingSharedClient(deps.store, metadata) : false;
     const wait = await (existing ? deps.repeatLimiter : deps.limiter).hit(ctx.ip);
     if (wait > 0) {
       deps.logger.warn({ ip: ctx.ip, repeated: existing }, 'registration rate limit reached');
@@ -78,16 +80,12 @@ export function registrationGuard(deps: {
   };
 }
 
-/** True when the registration in `body` would get the id of a shared client that already exists. */
-async function existingSharedClient(store: Store, body: Buffer): Promise<boolean> {
-  let metadata: unknown;
-  try {
-    metadata = JSON.parse(body.toString('utf8'));
-  } catch {
-    return false;
-  }
-  if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return false;
-  const fingerprint = registrationFingerprint(metadata as Record<string, unknown>);
+/** True when `metadata` would get the id of a shared client that already exists. */
+async function existingSharedClient(
+  store: Store,
+  metadata: Record<string, unknown>,
+): Promise<boolean> {
+  const fingerprint = registrationFingerprint(metadata);
   return fingerprint
     ? (await store.models.find('Client', `${SHARED_CLIENT_PREFIX}${fingerprint}`)) !== undefined
     : false;

@@ -35,6 +35,8 @@ export function registrationRequest(deps: {
     if ((!isCreate && !isUpdate) || !body || !jsonDepthWithin(body.toString('utf8'))) return next();
     const metadata = parseObject(body);
     if (!metadata) return next();
+    // The registration guard reads the same metadata (registrationMetadata), parsed once.
+    ctx.state.registrationMetadata = metadata;
 
     const dropped: Record<string, string[]> = {};
     for (const field of ['grant_types', 'response_types'] as const) {
@@ -80,4 +82,12 @@ function parseObject(body: Buffer): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The metadata of a registration request, as rewritten by {@link registrationRequest}, if any. */
+export function registrationMetadata(ctx: Context): Record<string, unknown> | undefined {
+  const metadata: unknown = ctx.state.registrationMetadata;
+  return metadata && typeof metadata === 'object'
+    ? (metadata as Record<string, unknown>)
+    : undefined;
 }

@@ -6,7 +6,7 @@ import type { ResourceRegistry } from './resources.js';
  * Token lifetimes and refresh-token policy. MCP clients get refresh tokens even when they never ask
  * for `offline_access` (configurable): many never do, and without one their user logs in again every
  * few minutes. Refresh tokens are not tied to the browser session and rotate on every use; a rotated-out
- * one presented again after the reuse interval revokes its grant (refresh-reuse.ts, docs/refresh.md).
+ * one presented again after the reuse interval revokes its grant (refresh-reuse.ts, grant-audit.ts, docs/refresh.md).
  */
 export function tokenPolicy(config: Config, resources: ResourceRegistry) {
   return {

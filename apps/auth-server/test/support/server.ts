@@ -179,6 +179,46 @@ export async function tokenRequest(
   };
 }
 
+/** A refresh-token grant as a public client sends it (with `auth`, as a confidential one). */
+export function refreshRequest(
+  issuer: string,
+  clientId: string,
+  refreshToken: unknown,
+  extra: Record<string, string> = {},
+  auth?: { id: string; secret: string },
+) {
+  return tokenRequest(
+    issuer,
+    {
+      grant_type: 'refresh_token',
+      ...(auth ? {} : { client_id: clientId }),
+      refresh_token: String(refreshToken),
+      ...extra,
+    },
+    auth,
+  );
+}
+
+/**
+ * Sends requests that reach the servers' processes while they are stopped (SIGSTOP): the kernel
+ * accepts the connections and buffers the requests, and on SIGCONT each server reads what it got at
+ * once, so the requests are in flight together every time, not by chance.
+ */
+export async function arriveTogether<T>(
+  pids: readonly number[],
+  send: () => ReadonlyArray<Promise<T>>,
+): Promise<T[]> {
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
+  let sent: ReadonlyArray<Promise<T>> = [];
+  try {
+    sent = send();
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  } finally {
+    for (const pid of pids) process.kill(pid, 'SIGCONT');
+  }
+  return Promise.all(sent);
+}
+
 export async function exchangeCode(
   issuer: string,
   clientId: string,
