@@ -77,7 +77,9 @@ console.log(`
 │ VS Code (.vscode/mcp.json):  ${vscode}
 │ Claude Code:                 claude mcp add --transport http gatehouse ${resource}
 │ Cursor (~/.cursor/mcp.json): ${cursor}
-│ MCP Inspector:               npx @modelcontextprotocol/inspector  (Transport: Streamable HTTP, URL: ${resource})
+│ MCP Inspector:               npx @modelcontextprotocol/inspector, then Add Servers > Add manually
+│                              (Transport streamable-http, URL ${resource}) and switch it on
+│ Every client we test, and what each needs: docs/clients.md
 │
 │ Ctrl-C stops both servers.
 └──────────────────────────────────────────────────────────────────────────────────`);

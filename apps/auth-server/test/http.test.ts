@@ -27,6 +27,32 @@ describe('HTTP hygiene', () => {
     expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('allows the headers browser MCP clients send, on every endpoint they call (CORS preflight)', async () => {
+    // MCP SDKs add MCP-Protocol-Version to their OAuth requests; a preflight that does not allow
+    // a header the page sends makes the browser refuse the request itself.
+    const asked = 'content-type, mcp-protocol-version';
+    for (const [path, method] of [
+      ['/.well-known/oauth-authorization-server', 'GET'],
+      ['/.well-known/openid-configuration', 'GET'],
+      ['/jwks', 'GET'],
+      ['/reg', 'POST'],
+      ['/token', 'POST'],
+      ['/token/revocation', 'POST'],
+    ] as const) {
+      const preflight = await fetch(`${server.issuer}${path}`, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'http://127.0.0.1:6274',
+          'access-control-request-method': method,
+          'access-control-request-headers': asked,
+        },
+      });
+      expect(preflight.status, path).toBe(204);
+      const allowed = (preflight.headers.get('access-control-allow-headers') ?? '').toLowerCase();
+      for (const header of asked.split(', ')) expect(allowed, path).toContain(header);
+    }
+  });
+
   it('lets browser clients discover, register and redeem tokens (CORS)', async () => {
     const origin = 'http://localhost:6274';
     const discovery = await fetch(`${server.issuer}/.well-known/oauth-authorization-server`, {

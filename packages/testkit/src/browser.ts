@@ -30,6 +30,11 @@ const FLAGS = [
   '--disable-sync',
 ];
 
-export function launchBrowser(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), headless: true, args: FLAGS });
+/** `extraArgs` adds Chromium flags (e.g. `--host-resolver-rules` for hosts a page loads from). */
+export function launchBrowser(extraArgs: readonly string[] = []): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    headless: true,
+    args: [...FLAGS, ...extraArgs],
+  });
 }

@@ -9,11 +9,7 @@ export { chromiumPath, launchBrowser } from './browser.js';
 export { type ClientAssertionKey, createClientAssertionKey } from './client-assertion.js';
 export { introspectionClient } from './clients.js';
 export { createDpopHolder, createDpopProof, type DpopHolder } from './dpop.js';
-export {
-  type ClientMetadata,
-  type HeadlessLogin,
-  HeadlessOAuthProvider,
-} from './oauth-provider.js';
+export { type ClientMetadata, HeadlessOAuthProvider } from './oauth-provider.js';
 export { createPkce } from './pkce.js';
 export { type Ports, startOnFreePort, startOnFreePorts } from './ports.js';
 export {
@@ -32,6 +28,7 @@ export { type RoundRobinProxy, startRoundRobinProxy } from './round-robin-proxy.
 export { selfSignedCertificate } from './tls.js';
 export { obtainToken } from './tokens.js';
 export {
+  type HeadlessLogin,
   type HtmlForm,
   type PageResponse,
   parseForms,

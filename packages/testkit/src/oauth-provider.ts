@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type HtmlForm, parseForms, UserAgent } from './user-agent.js';
+import { type HeadlessLogin, UserAgent } from './user-agent.js';
 
 /**
  * An OAuth client provider for the MCP SDK clients (v1 `@modelcontextprotocol/sdk` and v2
@@ -10,13 +10,6 @@ import { type HtmlForm, parseForms, UserAgent } from './user-agent.js';
  * Typed structurally, so the testkit needs neither SDK.
  */
 
-export interface HeadlessLogin {
-  readonly username: string;
-  readonly password: string;
-  /** Press Allow (default) or Deny on the consent page. */
-  readonly consent?: 'allow' | 'deny';
-}
-
 export interface ClientMetadata {
   readonly client_name: string;
   readonly redirect_uris: string[];
@@ -26,17 +19,6 @@ export interface ClientMetadata {
   readonly application_type?: string;
   readonly scope?: string;
   readonly [key: string]: unknown;
-}
-
-/**
- * The consent page's button for the decision: ours are `decision=allow|deny`, Keycloak's are
- * `accept=Yes` and `cancel=No`.
- */
-function consentButton(form: HtmlForm, decision: 'allow' | 'deny' = 'allow'): string {
-  const names = decision === 'allow' ? ['allow', 'accept'] : ['deny', 'cancel'];
-  const button = form.buttons.find((b) => names.includes(b.value) || names.includes(b.name));
-  if (!button) throw new Error(`consent page has no ${decision} button`);
-  return button.value || button.name;
 }
 
 export class HeadlessOAuthProvider {
@@ -136,29 +118,11 @@ export class HeadlessOAuthProvider {
   async redirectToAuthorization(url: URL): Promise<void> {
     this.authorizationUrls.push(url);
     const atCallback = (target: string) => target.startsWith(this.redirectUri);
-    let page = await this.userAgent.navigate(url.href, atCallback);
-    for (let step = 0; step < 4 && !atCallback(page.url); step++) {
-      const form = parseForms(page.body, page.url)[0];
-      if (!form)
-        throw new Error(
-          `authorization stopped on a page without a form (HTTP ${page.status}) at ${page.url}`,
-        );
-      page =
-        'password' in form.fields
-          ? await this.userAgent.submit(
-              form,
-              { username: this.login.username, password: this.login.password },
-              atCallback,
-            )
-          : await this.userAgent.submit(
-              form,
-              {},
-              atCallback,
-              consentButton(form, this.login.consent),
-            );
-    }
+    const page = await this.userAgent.authorize(url.href, atCallback, this.login);
     if (!atCallback(page.url))
-      throw new Error(`authorization did not return to ${this.redirectUri} (HTTP ${page.status})`);
+      throw new Error(
+        `authorization did not return to ${this.redirectUri}: stopped at ${page.url} (HTTP ${page.status})`,
+      );
     const params = new URL(page.url).searchParams;
     if (params.get('state') !== this.#state)
       throw new Error('authorization response state does not match');

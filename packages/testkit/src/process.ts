@@ -76,7 +76,7 @@ export function portTaken(error: unknown): boolean {
   return (
     error instanceof ProcessStartError &&
     error.exitCode !== undefined &&
-    /EADDRINUSE|already in use|address in use/i.test(error.output)
+    /EADDRINUSE|already in use|address in use|port is in use/i.test(error.output)
   );
 }
 

@@ -74,6 +74,25 @@ export function parseForms(html: string, baseUrl: string): HtmlForm[] {
  * Where a user agent's requests really go: like a load balancer in front of the server, requests for
  * any URL are sent to `origin` (same path and query) with `headers` added (X-Forwarded-Host, ...).
  */
+/** Who the user agent signs in as, and what it answers on the consent page. */
+export interface HeadlessLogin {
+  readonly username: string;
+  readonly password: string;
+  /** Press Allow (default) or Deny on the consent page. */
+  readonly consent?: 'allow' | 'deny';
+}
+
+/**
+ * The consent page's button for the decision: ours are `decision=allow|deny`, Keycloak's are
+ * `accept=Yes` and `cancel=No`.
+ */
+function consentButton(form: HtmlForm, decision: 'allow' | 'deny' = 'allow'): string {
+  const names = decision === 'allow' ? ['allow', 'accept'] : ['deny', 'cancel'];
+  const button = form.buttons.find((b) => names.includes(b.value) || names.includes(b.name));
+  if (!button) throw new Error(`consent page has no ${decision} button`);
+  return button.value || button.name;
+}
+
 export interface UserAgentGateway {
   readonly origin: string;
   readonly headers: Record<string, string>;
@@ -128,6 +147,33 @@ export class UserAgent {
       response = await this.request(next);
     }
     throw new Error(`too many redirects from ${url}`);
+  }
+
+  /**
+   * Plays the user from an authorization request to the redirect back to the client: signs in on
+   * a password form and answers a consent form, until a redirect leaves for a URL for which
+   * `atCallback` returns true. Returns that redirect (its `url` is the callback with `code` or
+   * `error`), or the page where the flow stopped: one without a form, or after four forms.
+   */
+  async authorize(
+    url: string,
+    atCallback: (url: string) => boolean,
+    login: HeadlessLogin,
+  ): Promise<PageResponse> {
+    let page = await this.navigate(url, atCallback);
+    for (let step = 0; step < 4 && !atCallback(page.url); step++) {
+      const form = parseForms(page.body, page.url)[0];
+      if (!form) break;
+      page =
+        'password' in form.fields
+          ? await this.submit(
+              form,
+              { username: login.username, password: login.password },
+              atCallback,
+            )
+          : await this.submit(form, {}, atCallback, consentButton(form, login.consent));
+    }
+    return page;
   }
 
   /** Submits a form with overrides and an optional submit button, following redirects. */

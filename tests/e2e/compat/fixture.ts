@@ -48,6 +48,8 @@ export interface ClientFixture {
     readonly addsOfflineAccess: boolean;
     /** The `prompt` value it sends, if any (e.g. `consent`). */
     readonly prompt?: string;
+    /** `false` when it sends no `state` parameter (PKCE alone protects the redirect). */
+    readonly state?: boolean;
   };
   readonly token: {
     readonly resource: boolean;
@@ -70,9 +72,10 @@ export interface ClientFixture {
   };
   /**
    * On 403 `insufficient_scope`: `union` (re-authorizes with the challenged scopes plus what it
-   * holds), `challenge` (only the challenged scopes), `none` (gives up), `unknown`.
+   * holds), `challenge` (only the challenged scopes), `refresh` (refreshes the grant it holds and
+   * retries, which cannot add a scope), `none` (gives up), `unknown`.
    */
-  readonly stepUp: 'union' | 'challenge' | 'none' | 'unknown';
+  readonly stepUp: 'union' | 'challenge' | 'refresh' | 'none' | 'unknown';
   /** Facts that could not be found, said plainly instead of guessed. */
   readonly unknown: readonly string[];
   /**
@@ -87,6 +90,12 @@ export interface ClientFixture {
     readonly step?: ReplayStep;
     readonly expect?: string;
   }>;
+  /**
+   * The end-to-end test (path below tests/e2e) that runs this client's own OAuth code against the
+   * real servers, beside this replay; absent when the client cannot run here (closed source, a
+   * desktop app, a hosted service).
+   */
+  readonly ownCodeTest?: string;
   /** Quirks users of Gatehouse will meet (e.g. listens for its callback on port 3000). */
   readonly notes: readonly string[];
 }

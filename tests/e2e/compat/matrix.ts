@@ -31,7 +31,10 @@ export function renderMatrix(
     const refresh = fixture.refresh.supported
       ? `yes${fixture.refresh.parallel ? ', parallel' : ''}${fixture.refresh.scope === 'none' ? '' : `, scope ${fixture.refresh.scope}`}`
       : 'no';
-    return `| ${cell(fixture.client)} | ${registration} | \`${cell(fixture.redirectUri)}\` | ${yes(fixture.authorize.resource)} | ${refresh} | ${fixture.stepUp} | ${cell(outcome)} | ${fixture.unknown.length} |`;
+    const ownCode = fixture.ownCodeTest
+      ? `[yes](../tests/e2e/${fixture.ownCodeTest})`
+      : 'no (replay only)';
+    return `| ${cell(fixture.client)} | ${registration} | \`${cell(fixture.redirectUri)}\` | ${yes(fixture.authorize.resource)} | ${refresh} | ${fixture.stepUp} | ${cell(outcome)} | ${ownCode} | ${fixture.unknown.length} |`;
   });
   const limitations = fixtures.flatMap((fixture) =>
     fixture.limitations.map(
@@ -52,10 +55,12 @@ export function renderMatrix(
     'document, its redirect URI, what it sends at each step, how it refreshes and steps up), read from',
     'its source code or from public captures of its requests; every fact has its source in',
     '`tests/e2e/compat/fixtures/<client>.json`, and "unknown" counts the facts that could not be found',
-    '(listed there). "works" lists the steps the replay proved against the real servers.',
+    '(listed there). "works" lists the steps the replay proved against the real servers. Where the',
+    "client's own OAuth code can run here (open-source SDKs and tools), an end-to-end test also runs",
+    'it, unmodified, against the same servers ("own code in CI").',
     '',
-    '| Client | Registers with | Redirect URI | Sends `resource` | Refresh | Step-up | Replay | Unknown facts |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| Client | Registers with | Redirect URI | Sends `resource` | Refresh | Step-up | Replay | Own code in CI | Unknown facts |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...rows,
     '',
     '## Known client-side limitations',

@@ -4,7 +4,7 @@ import { UnauthorizedError } from '@modelcontextprotocol/client';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectV2, finishAuthV2 } from './clients.js';
-import { type Stack, startStack } from './stack.js';
+import { ALICE, type Stack, startStack } from './stack.js';
 
 /**
  * One MCP authorization with a real browser: the v2 SDK client asks for the redirect, Debian's
@@ -60,7 +60,7 @@ describe('MCP authorization in Chromium', () => {
   it('signs in and consents in the browser, then the SDK client calls a tool', async () => {
     const provider = new BrowserOAuthProvider({
       issuer: stack.issuer,
-      login: { username: 'alice', password: 'alice-password' },
+      login: ALICE,
       clientMetadata: { client_name: 'Browser e2e' },
     });
     const connect = () => connectV2(stack.mcpUrl, provider, 'gatehouse-e2e-browser');

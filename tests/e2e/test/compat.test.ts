@@ -1,17 +1,16 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import {
   createClientAssertionKey,
   createPkce,
-  parseForms,
   selfSignedCertificate,
   UserAgent,
 } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientFixture, ReplayStep } from '../compat/fixture.js';
 import { normalizeMarkdown, type ReplayResult, renderMatrix } from '../compat/matrix.js';
-import { type Stack, startStack } from './stack.js';
+import { ALICE, type Stack, startStack } from './stack.js';
 
 /**
  * The compatibility corpus (issue 13): every real client in `compat/fixtures/`, replayed as it
@@ -249,7 +248,7 @@ async function replay(fixture: ClientFixture, index: number, passed: ReplayStep[
       response_type: 'code',
       client_id: clientId,
       redirect_uri: redirectUri,
-      state: crypto.randomUUID(),
+      state: fixture.authorize.state === false ? undefined : crypto.randomUUID(),
       code_challenge: challenge,
       code_challenge_method: 'S256',
       scope,
@@ -259,15 +258,7 @@ async function replay(fixture: ClientFixture, index: number, passed: ReplayStep[
     for (const [key, value] of Object.entries(query))
       if (value !== undefined) url.searchParams.set(key, value);
     const atCallback = (target: string) => target.startsWith(redirectUri.split('?')[0] ?? '');
-    let page = await ua.navigate(url.href, atCallback);
-    for (let hop = 0; hop < 4 && !atCallback(page.url); hop++) {
-      const next = parseForms(page.body, page.url)[0];
-      if (!next) break;
-      page =
-        'password' in next.fields
-          ? await ua.submit(next, { username: 'alice', password: 'alice-password' }, atCallback)
-          : await ua.submit(next, {}, atCallback, 'allow');
-    }
+    const page = await ua.authorize(url.href, atCallback, ALICE);
     const reached = atCallback(page.url);
     const error = reached ? new URL(page.url).searchParams.get('error') : null;
     outcome(
@@ -300,21 +291,26 @@ async function replay(fixture: ClientFixture, index: number, passed: ReplayStep[
     `HTTP ${sum.challenge.status} ${JSON.stringify(sum.result)}`,
   );
 
-  // Refresh, as this client refreshes: parallel requests (no single-flight) each authenticate.
-  if (fixture.refresh.supported) {
-    expect(typeof tokens.refresh_token, step('a refresh token was issued')).toBe('string');
+  /** A refresh request as this client sends it (scope and resource as it does). */
+  const refreshRequest = (held: Record<string, unknown>) => {
     const scope =
       fixture.refresh.scope === 'none'
         ? undefined
         : fixture.refresh.scope === 'granted'
-          ? String(tokens.scope ?? '')
-          : `${tokens.scope ?? ''} offline_access`.trim();
-    const request = {
+          ? String(held.scope ?? '')
+          : `${held.scope ?? ''} offline_access`.trim();
+    return {
       grant_type: 'refresh_token',
-      refresh_token: String(tokens.refresh_token),
+      refresh_token: String(held.refresh_token),
       ...(scope ? { scope } : {}),
       ...(fixture.refresh.resource ? { resource: stack.mcpUrl } : {}),
     };
+  };
+
+  // Refresh, as this client refreshes: parallel requests (no single-flight) each authenticate.
+  if (fixture.refresh.supported) {
+    expect(typeof tokens.refresh_token, step('a refresh token was issued')).toBe('string');
+    const request = refreshRequest(tokens);
     const answers = await Promise.all(
       Array.from({ length: fixture.refresh.parallel ? 3 : 1 }, () => tokenRequest(request)),
     );
@@ -344,6 +340,15 @@ async function replay(fixture: ClientFixture, index: number, passed: ReplayStep[
       const upgraded = await authorizeAndExchange(scopeFor(scope.join(' ')), ua);
       const status = await call(upgraded.access_token, 'server_status');
       outcome('step-up', status.challenge.status === 200, `HTTP ${status.challenge.status}`);
+    } else if (fixture.stepUp === 'refresh') {
+      // It refreshes the grant it holds and retries: a refresh can narrow a grant, never widen it.
+      const refreshed = await tokenRequest(refreshRequest(tokens));
+      const status = await call(refreshed.body.access_token, 'server_status');
+      outcome(
+        'step-up',
+        status.challenge.status === 200,
+        `refresh HTTP ${refreshed.status}, then HTTP ${status.challenge.status} ${status.challenge.error ?? ''}`,
+      );
     }
   }
   // Reaching the end, a limitation that names a step is out of date.
@@ -352,8 +357,11 @@ async function replay(fixture: ClientFixture, index: number, passed: ReplayStep[
 }
 
 describe('real MCP clients, as they really behave (compat/fixtures)', () => {
-  it('has fixtures to replay', () => {
+  it('has fixtures to replay, and the own-code tests they name exist', () => {
     expect(fixtures.length).toBeGreaterThan(0);
+    for (const { id, ownCodeTest } of fixtures)
+      if (ownCodeTest)
+        expect(existsSync(new URL(`../${ownCodeTest}`, import.meta.url)), id).toBe(true);
   });
   fixtures.forEach((fixture, index) => {
     const limited = fixture.limitations.find((l) => l.step);

@@ -2,7 +2,7 @@ import { HeadlessOAuthProvider, introspectionClient } from '@gatehouse/testkit';
 import { UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectV2, finishAuthV2 } from './clients.js';
-import { type Stack, startStack } from './stack.js';
+import { ALICE, type Stack, startStack } from './stack.js';
 
 /**
  * The MCP server in introspection mode (RFC 7662) by configuration alone: the authorization server
@@ -34,7 +34,7 @@ describe('MCP server in introspection mode', () => {
   it('accepts opaque tokens checked by introspection, and refuses one right after it is revoked', async () => {
     const provider = new HeadlessOAuthProvider({
       issuer: stack.issuer,
-      login: { username: 'alice', password: 'alice-password' },
+      login: ALICE,
       clientMetadata: { client_name: 'Introspection e2e' },
     });
     const connect = () => connectV2(stack.mcpUrl, provider, 'gatehouse-e2e-introspection');

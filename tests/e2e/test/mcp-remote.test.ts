@@ -3,9 +3,9 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { freePort, parseForms, UserAgent } from '@gatehouse/testkit';
+import { freePort, UserAgent } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './stack.js';
+import { ALICE, type Stack, startStack } from './stack.js';
 
 /**
  * mcp-remote (npm), an independent client stricter than the SDK: it checks the metadata `issuer`
@@ -53,19 +53,7 @@ describe('mcp-remote', () => {
           const redirectUri = new URL(authorizationUrl).searchParams.get('redirect_uri') ?? '';
           const ua = new UserAgent();
           const atCallback = (url: string) => url.startsWith(redirectUri);
-          let page = await ua.navigate(authorizationUrl, atCallback);
-          for (let step = 0; step < 3 && !atCallback(page.url); step++) {
-            const form = parseForms(page.body, page.url)[0];
-            if (!form) throw new Error(`no form at ${page.url}`);
-            page =
-              'password' in form.fields
-                ? await ua.submit(
-                    form,
-                    { username: 'alice', password: 'alice-password' },
-                    atCallback,
-                  )
-                : await ua.submit(form, {}, atCallback, 'allow');
-          }
+          const page = await ua.authorize(authorizationUrl, atCallback, ALICE);
           expect(atCallback(page.url)).toBe(true);
           expect(new URL(page.url).searchParams.get('iss')).toBe(stack.issuer);
           await fetch(page.url); // deliver the code to mcp-remote's callback server

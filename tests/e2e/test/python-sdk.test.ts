@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseForms, UserAgent } from '@gatehouse/testkit';
+import { UserAgent } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './stack.js';
+import { ALICE, type Stack, startStack } from './stack.js';
 
 /**
  * The Python MCP SDK (PyPI `mcp`, pinned in python/requirements.txt) with its own OAuth client:
@@ -44,15 +44,7 @@ describe('Python MCP SDK client', () => {
         const redirectUri = authorization.searchParams.get('redirect_uri') ?? '';
         const ua = new UserAgent();
         const atCallback = (url: string) => url.startsWith(redirectUri);
-        let page = await ua.navigate(authorization.href, atCallback);
-        for (let step = 0; step < 3 && !atCallback(page.url); step++) {
-          const form = parseForms(page.body, page.url)[0];
-          if (!form) throw new Error(`no form at ${page.url}`);
-          page =
-            'password' in form.fields
-              ? await ua.submit(form, { username: 'alice', password: 'alice-password' }, atCallback)
-              : await ua.submit(form, {}, atCallback, 'allow');
-        }
+        const page = await ua.authorize(authorization.href, atCallback, ALICE);
         child.stdin.write(`${page.url}\n`);
       } else if (line.startsWith('RESULT ')) {
         result = JSON.parse(line.slice('RESULT '.length));

@@ -3,7 +3,7 @@ import { auth, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.j
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Stack, startStack } from './stack.js';
+import { ALICE, type Stack, startStack } from './stack.js';
 
 /**
  * The v1 SDK client (`@modelcontextprotocol/sdk`, what most deployed tools embed), through the
@@ -35,7 +35,7 @@ describe('MCP SDK v1 client', () => {
   it('authorizes and calls the tools; the admin tool needs an explicit re-authorization with both scopes', async () => {
     const provider = new HeadlessOAuthProvider({
       issuer: stack.issuer,
-      login: { username: 'alice', password: 'alice-password' },
+      login: ALICE,
       clientMetadata: { client_name: 'v1 client' },
     });
     await expect(connect(provider)).rejects.toBeInstanceOf(UnauthorizedError);

@@ -2,7 +2,7 @@ import { HeadlessOAuthProvider } from '@gatehouse/testkit';
 import { type Client, UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectV2, finishAuthV2 } from './clients.js';
-import { type Stack, startStack } from './stack.js';
+import { ALICE, type Stack, startStack } from './stack.js';
 
 /** The MCP TypeScript SDK v2 client, end to end through OAuth against our two servers. */
 
@@ -31,7 +31,7 @@ describe('MCP SDK v2 client', () => {
   it('authorizes (401 -> metadata -> discovery -> DCR -> login -> consent -> token) and calls the tools', async () => {
     const provider = new HeadlessOAuthProvider({
       issuer: stack.issuer,
-      login: { username: 'alice', password: 'alice-password' },
+      login: ALICE,
     });
     const { client } = await connectAuthorized(provider);
     expect(provider.authorizationUrls).toHaveLength(1);
@@ -88,7 +88,7 @@ describe('MCP SDK v2 client', () => {
   it('gets 403 insufficient_scope for the admin tool, and succeeds after re-authorizing with the union of scopes', async () => {
     const provider = new HeadlessOAuthProvider({
       issuer: stack.issuer,
-      login: { username: 'alice', password: 'alice-password' },
+      login: ALICE,
     });
     let { client } = await connectAuthorized(provider);
     expect(provider.authorizationUrls).toHaveLength(1);

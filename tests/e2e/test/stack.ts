@@ -2,11 +2,15 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type HeadlessLogin,
   READY_LINES,
   type StartedProcess,
   startOnFreePorts,
   startProcess,
 } from '@gatehouse/testkit';
+
+/** The stack's one user (AUTH_USERS). */
+export const ALICE: HeadlessLogin = { username: 'alice', password: 'alice-password' };
 
 /** The dev stack as real processes: the authorization server and the MCP server, on free ports. */
 export interface Stack {
@@ -47,7 +51,7 @@ export async function startStack(
       env: {
         AUTH_ISSUER: issuer,
         AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-e2e-')), 'auth.db')}`,
-        AUTH_USERS: 'alice:alice-password',
+        AUTH_USERS: `${ALICE.username}:${ALICE.password}`,
         AUTH_RESOURCES: JSON.stringify(resources),
         LOG_FORMAT: 'json',
         ...options.authEnv,

@@ -12,7 +12,13 @@ export function registrationCors(path: string) {
     ctx.set('access-control-allow-origin', '*');
     if (ctx.method === 'OPTIONS') {
       ctx.set('access-control-allow-methods', 'GET, POST, PUT, DELETE');
-      ctx.set('access-control-allow-headers', 'authorization, content-type');
+      // The headers the page asks for (MCP SDKs add MCP-Protocol-Version), as oidc-provider's own
+      // endpoints answer: no credentials cross origins here, so no header needs keeping out.
+      ctx.set(
+        'access-control-allow-headers',
+        ctx.get('access-control-request-headers') || 'authorization, content-type',
+      );
+      ctx.vary('access-control-request-headers');
       ctx.set('access-control-max-age', '3600');
       ctx.status = 204;
       return;

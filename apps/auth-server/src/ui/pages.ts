@@ -27,6 +27,7 @@ export function escapeHtml(value: string): string {
   );
 }
 
+// The data: icon keeps browsers from asking for /favicon.ico (a 404 in the console on every page).
 function layout(title: string, body: string): string {
   return `<!doctype html>
 <html lang="en">
@@ -34,6 +35,7 @@ function layout(title: string, body: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>${escapeHtml(title)} · Gatehouse</title>
 <style>${STYLE}</style>
 </head>
