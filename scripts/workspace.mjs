@@ -254,6 +254,41 @@ function ensurePythonSdk() {
   env.GATEHOUSE_PYTHON = python;
 }
 
+// The MCP Go SDK's own OAuth client is one of the end-to-end clients: built once from
+// tests/e2e/go-client through the Go module proxy (go.sum pins every module) into .tools/go-client,
+// before the suites start, so its compile does not compete with them. Tests find it through
+// GATEHOUSE_GO_CLIENT.
+function ensureGoClient() {
+  const source = join(root, 'tests', 'e2e', 'go-client');
+  if (!existsSync(source)) return;
+  const dir = join(tools, 'go-client');
+  const binary = join(dir, 'go-client');
+  const marker = join(dir, '.source');
+  const wanted = ['go.mod', 'go.sum', 'main.go']
+    .map((file) => readFileSync(join(source, file), 'utf8'))
+    .join('\0');
+  if (!existsSync(binary) || !existsSync(marker) || readFileSync(marker, 'utf8') !== wanted) {
+    if (spawnSync('go', ['version'], { encoding: 'utf8' }).status !== 0) {
+      console.warn(
+        '> Go not found: the Go SDK client test will fail; install Go 1.25+ (https://go.dev/dl)',
+      );
+      return;
+    }
+    console.log('> building the MCP Go SDK client into .tools/go-client');
+    mkdirSync(dir, { recursive: true });
+    const status = run('go', ['build', '-o', binary, '.'], {
+      cwd: source,
+      env: { ...env, GOFLAGS: '-mod=readonly' },
+    });
+    if (status !== 0) {
+      console.warn('> building the Go SDK client failed: its test will fail');
+      return;
+    }
+    writeFileSync(marker, wanted);
+  }
+  env.GATEHOUSE_GO_CLIENT = binary;
+}
+
 // Every workspace package with a `test` script, from the package globs in pnpm-workspace.yaml, and
 // where its test report lands.
 function testedPackages() {
@@ -329,6 +364,7 @@ function main() {
     ensureChromium();
     ensureRedis();
     ensurePythonSdk();
+    ensureGoClient();
     // The full check, as CI runs it: format and lint, types, build, then every package's tests.
     for (const { report } of testedPackages()) rmSync(report, { force: true });
     for (const step of [

@@ -1,18 +1,17 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { freePort, UserAgent } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALICE, type Stack, startStack } from './stack.js';
 
 /**
- * The MCP Go SDK's own OAuth client (`auth.NewAuthorizationCodeHandler`, v1.8.0), built from
- * `tests/e2e/go-client` (the SDK's example with its Dynamic Client Registration enabled as written)
- * through the Go module proxy. It registers without `token_endpoint_auth_method` and sends any
- * `client_secret` the registration answer contains, so it is the client that found the
- * secret-for-a-public-client defect. The test only plays the user in the browser step.
+ * The MCP Go SDK's own OAuth client (`auth.NewAuthorizationCodeHandler`, v1.8.0), built by the test
+ * command from `tests/e2e/go-client` (the SDK's example with its Dynamic Client Registration
+ * enabled as written) through the Go module proxy. It registers without
+ * `token_endpoint_auth_method` and sends any `client_secret` the registration answer contains, so
+ * it is the client that found the secret-for-a-public-client defect. The test only plays the user
+ * in the browser step.
  */
 
 const ACCESS_TOKEN_TTL = 15;
@@ -22,21 +21,15 @@ const IDLE = `${ACCESS_TOKEN_TTL - 10 + 3}s`;
 let stack: Stack;
 let binary: string;
 beforeAll(async () => {
-  const source = new URL('../go-client/', import.meta.url).pathname;
-  binary = join(mkdtempSync(join(tmpdir(), 'gatehouse-go-client-')), 'go-client');
-  const build = spawnSync('go', ['build', '-o', binary, '.'], {
-    cwd: source,
-    encoding: 'utf8',
-    // go.sum pins every module; -mod=readonly refuses to build if it does not match go.mod.
-    env: { ...process.env, GOFLAGS: '-mod=readonly' },
-  });
-  if (build.error)
+  // Built by `npm test` (scripts/workspace.mjs) before the suites start.
+  const built = process.env.GATEHOUSE_GO_CLIENT;
+  if (!built || !existsSync(built))
     throw new Error(
-      `the Go SDK client needs Go 1.25 or newer on PATH (https://go.dev/dl): ${build.error.message}`,
+      'the Go SDK client is not built: run the tests with `npm test` (it builds tests/e2e/go-client into .tools/go-client; needs Go 1.25+, https://go.dev/dl) or set GATEHOUSE_GO_CLIENT',
     );
-  if (build.status !== 0) throw new Error(`go build failed:\n${build.stderr}`);
+  binary = built;
   stack = await startStack({ authEnv: { AUTH_ACCESS_TOKEN_TTL: String(ACCESS_TOKEN_TTL) } });
-}, 240_000);
+});
 afterAll(() => stack?.stop());
 
 describe('MCP Go SDK client (its own OAuth, default configuration)', () => {
