@@ -9,6 +9,7 @@ import type { Config, User } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { ensureSigningKeys, providerJwks } from './keys/keystore.js';
 import { createProvider } from './provider/configuration.js';
+import { validateConfiguredClients } from './provider/configured-clients.js';
 import { auditGrantRevocations } from './provider/grant-audit.js';
 import { ProviderHolder } from './provider/provider-holder.js';
 import { ResourceRegistry } from './provider/resources.js';
@@ -62,6 +63,8 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
       createProvider({ config, store, accounts, resources, cookieKeys, routes, jwks: keys }),
     await providerJwks(store, retentionSec),
   );
+  // A configured client the provider would refuse at its first use stops startup instead.
+  await validateConfiguredClients(providers.current, config.clients);
   const app = createHttpApp({
     providers,
     store,

@@ -136,8 +136,13 @@ const envSchema = z.object({
   AUTH_USERS: z.string().optional(),
   AUTH_CLIENTS: json(
     'AUTH_CLIENTS',
-    z.array(clientSchema),
-    '[{"client_id":"mcp-server","client_secret":"...","grant_types":[],"redirect_uris":[]}]',
+    z
+      .array(clientSchema)
+      .refine(
+        (clients) => new Set(clients.map((c) => c.client_id)).size === clients.length,
+        'each client needs its own client_id (one is listed twice)',
+      ),
+    '[{"client_id":"mcp-server","client_secret":"<16 or more characters>"}]',
   ).default([]),
   AUTH_STORE: z
     .string()

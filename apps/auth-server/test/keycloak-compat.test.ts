@@ -304,8 +304,7 @@ describe('a client that knows only Keycloak URLs', () => {
 });
 
 describe('introspection as the tutorial resource server calls it', () => {
-  // A resource server that introspects gets opaque access tokens (accessTokenFormat "opaque" in
-  // AUTH_RESOURCES): oidc-provider introspects and revokes only tokens it stores, not JWTs.
+  // Opaque access tokens (accessTokenFormat "opaque") here; JWTs in the test after this one.
   it('answers a client_secret_post form with active, aud, scope, client_id and exp; inactive once revoked', async () => {
     const { clientId, tokens } = await signedInClient({
       resource: OTHER_RESOURCE,
@@ -328,11 +327,17 @@ describe('introspection as the tutorial resource server calls it', () => {
     expect((await introspect(accessToken)).body).toEqual({ active: false });
   });
 
-  it('does not introspect JWT access tokens (unlike Keycloak): such a resource must be opaque', async () => {
+  it("introspects JWT access tokens too, at Keycloak's URL and with Keycloak's fields", async () => {
     const { tokens } = await signedInClient();
     const answer = await introspect(String(tokens.access_token));
-    expect(answer.status).toBe(400);
-    expect(answer.body.error).toBe('unsupported_token_type');
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({
+      active: true,
+      iss: kc.issuer,
+      sub: 'alice',
+      username: 'alice',
+      token_type: 'Bearer',
+    });
   });
 
   it('refuses the resource server without its secret', async () => {

@@ -101,6 +101,53 @@ describe('process', () => {
     expect(result.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 
+  const secret = '0123456789abcdef0123';
+  it.each([
+    [
+      [{ client_id: 'rs', client_secret: secret, response_types: ['code'] }],
+      'AUTH_CLIENTS: client "rs": redirect_uris must contain members; give it redirect_uris',
+    ],
+    [
+      [{ client_id: 'rs', client_secret: secret, grant_types: ['implicit'] }],
+      'AUTH_CLIENTS: client "rs": grant_types can only contain',
+    ],
+    [
+      [{ client_id: 'rs', token_endpoint_auth_method: 'private_key_jwt' }],
+      'AUTH_CLIENTS: client "rs": jwks or jwks_uri is mandatory for this client; give it jwks',
+    ],
+    [
+      [{ client_id: 'rs', token_endpoint_auth_method: 'client_secret_post' }],
+      'AUTH_CLIENTS: client "rs": client_secret is mandatory property; give it a client_secret',
+    ],
+    [
+      [{ client_id: 'web', redirect_uris: ['http://app.example.com/cb'] }],
+      'AUTH_CLIENTS: client "web": redirect_uris may use plain http only on loopback hosts',
+    ],
+    [
+      [
+        {
+          client_id: 'web',
+          redirect_uris: ['https://app.example.com/cb'],
+          response_types: ['token'],
+        },
+      ],
+      'AUTH_CLIENTS: client "web": response_types can only contain',
+    ],
+    [
+      [
+        { client_id: 'rs', client_secret: secret },
+        { client_id: 'rs', client_secret: secret },
+      ],
+      'AUTH_CLIENTS: each client needs its own client_id',
+    ],
+    [[{ client_id: 'rs', client_secret: 'short' }], 'AUTH_CLIENTS[0][client_secret]'],
+  ])('stops at startup on a client the server would refuse: %j', (clients, message) => {
+    const result = runWithEnv({ AUTH_CLIENTS: JSON.stringify(clients), LOG_FORMAT: 'pretty' });
+    expect(result.status).toBe(1);
+    expect(result.stdout + result.stderr).toContain(message);
+    expect(result.stdout + result.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it('reports a port already in use as such', async () => {
     const server = await startAuthServer();
     try {

@@ -44,6 +44,11 @@ export async function runServer<
   try {
     running = await options.start(config, logger);
   } catch (error) {
+    // Configuration only the running app can check (e.g. against a library's own rules).
+    if (error instanceof ConfigError) {
+      logger.fatal(error.message);
+      process.exit(1);
+    }
     if ((error as { code?: string }).code === 'EADDRINUSE') {
       logger.fatal(
         `port ${config.port} on ${config.bind} is already in use; stop the other process or set ${options.portVariable}`,

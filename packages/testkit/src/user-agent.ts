@@ -153,15 +153,18 @@ export class UserAgent {
    * Plays the user from an authorization request to the redirect back to the client: signs in on
    * a password form and answers a consent form, until a redirect leaves for a URL for which
    * `atCallback` returns true. Returns that redirect (its `url` is the callback with `code` or
-   * `error`), or the page where the flow stopped: one without a form, or after four forms.
+   * `error`), or the page where the flow stopped: one without a form, or after four forms. The
+   * body of every page shown on the way is pushed to `seen`, when given.
    */
   async authorize(
     url: string,
     atCallback: (url: string) => boolean,
     login: HeadlessLogin,
+    seen?: string[],
   ): Promise<PageResponse> {
     let page = await this.navigate(url, atCallback);
     for (let step = 0; step < 4 && !atCallback(page.url); step++) {
+      seen?.push(page.body);
       const form = parseForms(page.body, page.url)[0];
       if (!form) break;
       page =

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import {
   freePort,
   HeadlessOAuthProvider,
-  introspectionClient,
   obtainToken,
   READY_LINES,
   type StartedProcess,
@@ -65,10 +64,7 @@ async function startKeycloakServer(resource: string): Promise<AuthorizationServe
   };
 }
 
-async function startGatehouse(
-  resource: string,
-  format: 'jwt' | 'opaque' = 'opaque',
-): Promise<AuthorizationServer> {
+async function startGatehouse(resource: string): Promise<AuthorizationServer> {
   const other = `http://localhost:${await freePort()}/other`;
   return startOnFreePort(async (port) => {
     const origin = `http://localhost:${port}`;
@@ -80,17 +76,15 @@ async function startGatehouse(
         AUTH_REALM: 'mcp',
         AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-tutorial-')), 'auth.db')}`,
         AUTH_USERS: 'alice:alice-password',
-        // Introspection needs opaque tokens: oidc-provider introspects only tokens it stores (docs/keycloak.md).
+        // Default token settings (JWT access tokens), as the tutorial leaves Keycloak's.
         AUTH_RESOURCES: JSON.stringify([
-          {
-            resource,
-            scopes: ['mcp:tools'],
-            defaultScopes: ['mcp:tools'],
-            accessTokenFormat: format,
-          },
-          { resource: other, scopes: ['mcp:tools'], accessTokenFormat: 'opaque' },
+          { resource, scopes: ['mcp:tools'], defaultScopes: ['mcp:tools'] },
+          { resource: other, scopes: ['mcp:tools'] },
         ]),
-        AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR, 'client_secret_post')]),
+        // The tutorial's client as it creates it: "enable client authentication, save".
+        AUTH_CLIENTS: JSON.stringify([
+          { client_id: INTROSPECTOR.id, client_secret: INTROSPECTOR.secret },
+        ]),
         LOG_FORMAT: 'json',
       },
       readyUrl: `${origin}/readyz`,
@@ -212,7 +206,7 @@ describe('our MCP server with the Keycloak profile (.env.keycloak) against Gateh
     // Both again on a fresh port when the MCP server's was taken: the resource names it.
     await startOnFreePort(async (port) => {
       mcpUrl = `http://localhost:${port}/mcp`;
-      as = await startGatehouse(mcpUrl, 'jwt');
+      as = await startGatehouse(mcpUrl);
       try {
         mcp = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
           cwd: join(repoRoot, 'apps', 'mcp-server'),

@@ -10,7 +10,14 @@ import type { Config } from '../config.js';
 import { adapterClass, type Store } from '../store/store.js';
 import { pageCsp, renderErrorPage, renderLoggedOut, renderLogout } from '../ui/pages.js';
 import { applyRegistrationPolicy, POLICY_PROPERTY } from './clients.js';
+import { configuredClientMetadata } from './configured-clients.js';
 import { grantPerAuthorization } from './grants.js';
+import {
+  addGrantClaim,
+  introspectionRule,
+  jwtIntrospection,
+  ownTokenVerifier,
+} from './introspection.js';
 import { metadataDocumentConfiguration } from './metadata-documents.js';
 import { OFFLINE_CONSENT_PARAM } from './offline-access.js';
 import { createInteractionPolicy } from './policy.js';
@@ -51,6 +58,7 @@ export function createProvider({
 }: ProviderDependencies): Provider {
   const tokens = tokenPolicy(config, resources);
   const metadataDocuments = metadataDocumentConfiguration(config.cimd);
+  const mayIntrospect = introspectionRule(config.clients.map((client) => client.client_id));
   // Browsers reach the sign-in pages at the issuer's URLs: its scheme decides.
   const secureCookies = new URL(config.issuer).protocol === 'https:';
 
@@ -62,14 +70,9 @@ export function createProvider({
     ) as unknown as Configuration['adapter'],
     // Gatehouse's paths, or a Keycloak realm's with AUTH_COMPAT=keycloak (provider/routes.ts).
     routes: providerRoutes(routes),
-    // A configured client with a secret authenticates with it (client_secret_basic) unless it says
-    // otherwise; without this it would get the DCR default `none` and its secret would be ignored.
-    clients: config.clients.map((client) => ({
-      ...client,
-      token_endpoint_auth_method:
-        client.token_endpoint_auth_method ??
-        (client.client_secret ? 'client_secret_basic' : 'none'),
-    })) as Configuration['clients'],
+    // Configured clients as written (provider/configured-clients.ts): one with a secret
+    // authenticates with it, one without redirect URIs has no browser flow.
+    clients: config.clients.map(configuredClientMetadata) as unknown as Configuration['clients'],
     jwks: jwks as Configuration['jwks'],
     cookies: {
       keys: cookieKeys,
@@ -122,9 +125,10 @@ export function createProvider({
       registrationManagement: { enabled: true, rotateRegistrationAccessToken: false },
       introspection: {
         enabled: true,
-        // RFC 7662 §4: only authenticated clients may introspect (public clients could probe tokens).
-        async allowedPolicy(_ctx, client) {
-          return client.clientAuthMethod !== 'none';
+        // RFC 7662 §4: who may introspect which token (provider/introspection.ts); JWTs are
+        // answered by the middleware added below.
+        async allowedPolicy(_ctx, client, token) {
+          return mayIntrospect(client, token.clientId ?? '');
         },
       },
       revocation: {
@@ -172,6 +176,8 @@ export function createProvider({
         },
       },
     },
+    // Each JWT access token names its grant, so introspection can tell a revoked one.
+    formats: { customizers: { jwt: addGrantClaim as never } },
     ttl: tokens.ttl as Configuration['ttl'],
     issueRefreshToken: tokens.issueRefreshToken as Configuration['issueRefreshToken'],
     rotateRefreshToken: tokens.rotateRefreshToken,
@@ -202,5 +208,17 @@ export function createProvider({
   // address on every request (http/issuer-origin.ts), so the URLs the provider builds are the
   // issuer's, whatever Host the request named.
   provider.proxy = true;
+  provider.use(
+    jwtIntrospection({
+      introspectionPath: routes.introspection,
+      revocationPath: routes.revocation,
+      verifier: ownTokenVerifier({
+        issuer: config.issuer,
+        audiences: resources.all().map((resource) => resource.resource),
+        jwks,
+      }),
+      mayIntrospect,
+    }) as Parameters<Provider['use']>[0],
+  );
   return provider;
 }

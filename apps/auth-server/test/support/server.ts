@@ -137,25 +137,20 @@ export async function authorize(
   const atCallback = (target: string) =>
     target.startsWith(redirectUri.split('?')[0] ?? redirectUri);
   const pages: string[] = [];
-  let response = await ua.navigate(url.href, atCallback);
-  for (let step = 0; step < 4 && !atCallback(response.url); step++) {
-    pages.push(response.body);
-    const { parseForms } = await import('@gatehouse/testkit');
-    const form = parseForms(response.body, response.url)[0];
-    if (!form)
-      throw new Error(`no form on page (HTTP ${response.status}):\n${response.body.slice(0, 500)}`);
-    if ('password' in form.fields) {
-      response = await ua.submit(
-        form,
-        { username: options.username ?? 'alice', password: options.password ?? 'alice-password' },
-        atCallback,
-      );
-    } else {
-      response = await ua.submit(form, {}, atCallback, options.consent ?? 'allow');
-    }
-  }
+  const response = await ua.authorize(
+    url.href,
+    atCallback,
+    {
+      username: options.username ?? 'alice',
+      password: options.password ?? 'alice-password',
+      consent: options.consent ?? 'allow',
+    },
+    pages,
+  );
   if (!atCallback(response.url))
-    throw new Error(`authorization did not reach the callback:\n${response.body.slice(0, 500)}`);
+    throw new Error(
+      `authorization did not reach the callback (HTTP ${response.status}):\n${response.body.slice(0, 500)}`,
+    );
   return { callback: new URL(response.url), verifier, state, pages, userAgent: ua };
 }
 

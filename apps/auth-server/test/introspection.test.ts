@@ -1,0 +1,277 @@
+import { introspectionClient } from '@gatehouse/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runApp } from './support/run.js';
+import {
+  authorize,
+  INTROSPECTOR,
+  MCP_RESOURCE,
+  type RunningServer,
+  refreshRequest,
+  register,
+  startAuthServer,
+  tokenRequest,
+} from './support/server.js';
+
+/**
+ * RFC 7662 introspection of our own JWT access tokens (issue 14), answered as Keycloak answers a
+ * resource server, and who may introspect what: a configured client (a resource server) any token,
+ * an authenticated client its own tokens, a public client nothing.
+ */
+
+type Answer = Record<string, unknown>;
+
+const MINIMAL = { client_id: 'test-client', client_secret: 'tutorial-client-secret-0123' };
+
+let server: RunningServer;
+let other: RunningServer;
+beforeAll(async () => {
+  [server, other] = await Promise.all([
+    startAuthServer({
+      // The introspecting resource server, plus one configured as the tutorial configures
+      // Keycloak's: a client id and a secret, nothing else.
+      AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR), MINIMAL]),
+      AUTH_ACCESS_TOKEN_TTL: '4',
+      AUTH_REFRESH_REUSE_INTERVAL: '0',
+      AUTH_KEY_REFRESH_INTERVAL: '1',
+    }),
+    startAuthServer(),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([server?.process.stop(), other?.process.stop()]);
+});
+
+const basic = (id: string, secret: string) => ({
+  authorization: `Basic ${Buffer.from(`${id}:${secret}`).toString('base64')}`,
+});
+
+async function introspect(
+  on: RunningServer,
+  token: unknown,
+  auth: Record<string, string> = basic(INTROSPECTOR.id, INTROSPECTOR.secret),
+  body: Record<string, string> = {},
+): Promise<{ status: number; body: Answer }> {
+  const response = await fetch(`${on.issuer}/token/introspection`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+    body: new URLSearchParams({ token: String(token), ...body }).toString(),
+  });
+  return { status: response.status, body: (await response.json()) as Answer };
+}
+
+/** A public client's first tokens for the MCP resource (a JWT access token and a refresh token). */
+async function signIn(on: RunningServer, metadata: Record<string, unknown> = {}) {
+  const registered = await register(on.issuer, metadata);
+  const clientId = registered.body.client_id;
+  const result = await authorize(on.issuer, { clientId, scope: 'mcp:tools' });
+  const secret = registered.body.client_secret as string | undefined;
+  const tokens = await tokenRequest(
+    on.issuer,
+    {
+      grant_type: 'authorization_code',
+      code: result.callback.searchParams.get('code') ?? '',
+      redirect_uri: 'http://127.0.0.1:33418/callback',
+      code_verifier: result.verifier,
+      resource: MCP_RESOURCE,
+      ...(secret ? {} : { client_id: clientId }),
+    },
+    secret ? { id: clientId, secret } : undefined,
+  );
+  expect(tokens.status).toBe(200);
+  return { clientId, secret, tokens: tokens.body };
+}
+
+describe('introspection of JWT access tokens', () => {
+  it("answers an active JWT with Keycloak's fields", async () => {
+    const { clientId, tokens } = await signIn(server);
+    const accessToken = String(tokens.access_token);
+    expect(accessToken.split('.')).toHaveLength(3);
+    const { status, body } = await introspect(server, accessToken);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({
+      active: true,
+      iss: server.issuer,
+      sub: 'alice',
+      username: 'alice',
+      client_id: clientId,
+      aud: MCP_RESOURCE,
+      scope: 'mcp:tools',
+      token_type: 'Bearer',
+    });
+    expect(body.exp).toBeTypeOf('number');
+    expect(body.iat).toBeTypeOf('number');
+    // With a token_type_hint too, and by client_secret_post.
+    const posted = await introspect(
+      server,
+      accessToken,
+      {},
+      {
+        token_type_hint: 'access_token',
+        client_id: INTROSPECTOR.id,
+        client_secret: INTROSPECTOR.secret,
+      },
+    );
+    expect(posted.body.active).toBe(true);
+  });
+
+  it('answers inactive for an expired, tampered or foreign JWT', async () => {
+    const { tokens } = await signIn(server);
+    const accessToken = String(tokens.access_token);
+    const [header, payload, signature] = accessToken.split('.');
+    const claims = JSON.parse(Buffer.from(String(payload), 'base64url').toString());
+    const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, scope: 'mcp:tools mcp:admin' })).toString('base64url')}.${signature}`;
+    expect((await introspect(server, tampered)).body).toEqual({ active: false });
+    // Another issuer's token for the same resource (its own keys).
+    const foreign = await signIn(other);
+    expect((await introspect(server, foreign.tokens.access_token)).body).toEqual({
+      active: false,
+    });
+    // Not a token at all, but shaped like one.
+    expect((await introspect(server, 'a.b.c')).body).toEqual({ active: false });
+    // Expired: the access token lives 4 s here, and the issuer allows no leeway on its own tokens.
+    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    expect((await introspect(server, accessToken)).body).toEqual({ active: false });
+  });
+
+  it('answers inactive at once when the grant is revoked, or revoked for refresh-token reuse', async () => {
+    const revoked = await signIn(server);
+    expect((await introspect(server, revoked.tokens.access_token)).body.active).toBe(true);
+    const revocation = await fetch(`${server.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: String(revoked.tokens.refresh_token),
+        client_id: revoked.clientId,
+      }).toString(),
+    });
+    expect(revocation.status).toBe(200);
+    expect((await introspect(server, revoked.tokens.access_token)).body).toEqual({
+      active: false,
+    });
+
+    const reused = await signIn(server);
+    const first = await refreshRequest(server.issuer, reused.clientId, reused.tokens.refresh_token);
+    expect(first.status).toBe(200);
+    expect((await introspect(server, first.body.access_token)).body.active).toBe(true);
+    // The rotated-out refresh token again (no reuse interval here): the whole grant is revoked.
+    const replay = await refreshRequest(
+      server.issuer,
+      reused.clientId,
+      reused.tokens.refresh_token,
+    );
+    expect(replay.body.error).toBe('invalid_grant');
+    expect((await introspect(server, first.body.access_token)).body).toEqual({ active: false });
+    expect((await introspect(server, reused.tokens.access_token)).body).toEqual({
+      active: false,
+    });
+  });
+
+  it('revokes the grant of a JWT revoked by its own client, and refuses another client', async () => {
+    const revoke = (token: unknown, auth: Record<string, string>, body: Record<string, string>) =>
+      fetch(`${server.issuer}/token/revocation`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+        body: new URLSearchParams({ token: String(token), ...body }).toString(),
+      });
+    const user = await signIn(server);
+    const stranger = await revoke(
+      user.tokens.access_token,
+      basic(MINIMAL.client_id, MINIMAL.client_secret),
+      {},
+    );
+    expect(stranger.status).toBe(400);
+    expect(((await stranger.json()) as Answer).error).toBe('invalid_request');
+    expect((await introspect(server, user.tokens.access_token)).body.active).toBe(true);
+
+    const own = await revoke(user.tokens.access_token, {}, { client_id: user.clientId });
+    expect(own.status).toBe(200);
+    expect((await introspect(server, user.tokens.access_token)).body).toEqual({ active: false });
+    const refresh = await refreshRequest(server.issuer, user.clientId, user.tokens.refresh_token);
+    expect(refresh.body.error).toBe('invalid_grant');
+    // A JWT that is not ours (or no longer valid) is no error (RFC 7009 §2.2).
+    const foreign = await signIn(other);
+    const unknown = await revoke(foreign.tokens.access_token, {}, { client_id: user.clientId });
+    expect(unknown.status).toBe(200);
+  });
+
+  it('keeps JWTs signed with a retired key active while that key is published', async () => {
+    const { tokens } = await signIn(server);
+    const kid = (token: unknown) =>
+      JSON.parse(Buffer.from(String(token).split('.')[0] ?? '', 'base64url').toString()).kid;
+    const rotated = await runApp('src/cli.ts', ['keys', 'rotate'], { env: server.env });
+    expect(rotated.status, rotated.stderr).toBe(0);
+    // The server picks up the new keys within AUTH_KEY_REFRESH_INTERVAL (1 s here).
+    let fresh = tokens;
+    for (
+      let attempt = 0;
+      attempt < 40 && kid(fresh.access_token) === kid(tokens.access_token);
+      attempt++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      fresh = (await signIn(server)).tokens;
+    }
+    expect(kid(fresh.access_token)).not.toBe(kid(tokens.access_token));
+    expect((await introspect(server, tokens.access_token)).body.active).toBe(true);
+    expect((await introspect(server, fresh.access_token)).body.active).toBe(true);
+  });
+});
+
+describe('a configured client with only client_id and client_secret', () => {
+  it('introspects (secret in the header or the body) and is authenticated at revocation', async () => {
+    const { tokens } = await signIn(server);
+    for (const auth of [
+      [basic(MINIMAL.client_id, MINIMAL.client_secret), {}],
+      [{}, { client_id: MINIMAL.client_id, client_secret: MINIMAL.client_secret }],
+    ] as const) {
+      const answer = await introspect(server, tokens.access_token, auth[0], auth[1]);
+      expect(answer.body).toMatchObject({ active: true, username: 'alice' });
+    }
+    // Authenticated, so told plainly it may not revoke another client's token (not invalid_client).
+    const revocation = await fetch(`${server.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...basic(MINIMAL.client_id, MINIMAL.client_secret),
+      },
+      body: new URLSearchParams({ token: String(tokens.refresh_token) }).toString(),
+    });
+    expect(revocation.status).toBe(400);
+    expect(((await revocation.json()) as Answer).error).toBe('invalid_request');
+  });
+});
+
+describe('who may introspect', () => {
+  it('a configured client any token; a registered confidential client only its own; a public client nothing', async () => {
+    const publicUser = await signIn(server);
+    const confidential = await signIn(server, {
+      token_endpoint_auth_method: 'client_secret_basic',
+    });
+    expect(confidential.secret).toBeTypeOf('string');
+    const own = basic(confidential.clientId, String(confidential.secret));
+    for (const token of [publicUser.tokens.access_token, publicUser.tokens.refresh_token]) {
+      // The resource server configured in AUTH_CLIENTS: yes.
+      expect((await introspect(server, token)).body.active).toBe(true);
+      // Another client, though authenticated: it learns nothing.
+      expect((await introspect(server, token, own)).body).toEqual({ active: false });
+      // The token's own client, but public (unauthenticated): nothing either.
+      expect(
+        (await introspect(server, token, {}, { client_id: publicUser.clientId })).body,
+      ).toEqual({ active: false });
+    }
+    // A confidential client may introspect its own tokens (JWT and refresh token).
+    for (const token of [confidential.tokens.access_token, confidential.tokens.refresh_token])
+      expect((await introspect(server, token, own)).body).toMatchObject({
+        active: true,
+        client_id: confidential.clientId,
+        username: 'alice',
+      });
+    // A wrong secret is refused outright, JWT or not.
+    const wrong = await introspect(
+      server,
+      confidential.tokens.access_token,
+      basic(confidential.clientId, 'wrong-secret-wrong-secret'),
+    );
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toBe('invalid_client');
+  });
+});
