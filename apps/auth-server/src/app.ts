@@ -10,6 +10,7 @@ import { createHttpApp } from './http/app.js';
 import { ensureSigningKeys, providerJwks } from './keys/keystore.js';
 import { createProvider } from './provider/configuration.js';
 import { validateConfiguredClients } from './provider/configured-clients.js';
+import { logOAuthErrors } from './provider/error-log.js';
 import { auditGrantRevocations } from './provider/grant-audit.js';
 import { ProviderHolder } from './provider/provider-holder.js';
 import { ResourceRegistry } from './provider/resources.js';
@@ -82,6 +83,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   });
   providers.onProvider((provider) => trackClientUse(provider, store));
   providers.onProvider((provider) => auditGrantRevocations(provider, logger));
+  providers.onProvider((provider) => logOAuthErrors(provider, logger));
   // Keys rotated by the CLI or by another instance on the same store are picked up without a restart.
   const keyWatch = setInterval(async () => {
     try {

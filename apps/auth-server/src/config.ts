@@ -66,6 +66,10 @@ const clientSchema = z.object({
   grant_types: z.array(z.string()).optional(),
   response_types: z.array(z.string()).optional(),
   token_endpoint_auth_method: z.string().optional(),
+  /** private_key_jwt: the client's public keys, inline or where to fetch them. */
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1) }).optional(),
+  jwks_uri: z.url({ protocol: /^https?$/, error: 'jwks_uri must be an http(s) URL' }).optional(),
+  token_endpoint_auth_signing_alg: z.string().optional(),
   application_type: z.enum(['web', 'native']).optional(),
   scope: z.string().optional(),
 });

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { selfSignedCertificate } from '@gatehouse/testkit';
+import { createClientAssertionKey, selfSignedCertificate } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorize, exchangeCode, type RunningServer, startAuthServer } from './support/server.js';
 
@@ -70,6 +70,33 @@ describe('Client ID Metadata Documents', () => {
       await fetch(`${server.issuer}/.well-known/oauth-authorization-server`)
     ).json()) as Record<string, unknown>;
     expect(metadata.client_id_metadata_document_supported).toBe(true);
+  });
+
+  it('never gives client credentials to a client described by a document', async () => {
+    // A document anyone can publish, asking for tokens without a user, signed with its own key.
+    const signer = await createClientAssertionKey();
+    served.set('/machine/jwks.json', { body: signer.jwks });
+    const clientId = publish('/machine/client.json', {
+      grant_types: ['client_credentials'],
+      token_endpoint_auth_method: 'private_key_jwt',
+      jwks_uri: `${base}/machine/jwks.json`,
+    });
+    const answer = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'client_credentials',
+        scope: 'mcp:tools',
+        client_id: clientId,
+        client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+        client_assertion: await signer.assertion(clientId, `${server.issuer}/token`),
+      }).toString(),
+    });
+    expect(answer.status).toBe(400);
+    expect(await answer.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'requested grant type is not allowed for this client',
+    });
   });
 
   it('runs the full flow for a client identified by its document URL, without registration', async () => {

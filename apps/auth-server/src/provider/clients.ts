@@ -77,8 +77,21 @@ export function classifyRedirectUri(
   return 'custom-scheme';
 }
 
-export function applyRegistrationPolicy(key: string, metadata: Metadata): void {
+/**
+ * `configured`: the ids of the operator's clients (`AUTH_CLIENTS`), which keep their `scope` (the
+ * scopes they may ask for with client credentials). Every other client, registered by DCR or
+ * described by a metadata document, loses `client_credentials`: anyone can register, so a
+ * registered client must never get a token without a user.
+ */
+export function applyRegistrationPolicy(
+  key: string,
+  metadata: Metadata,
+  configured: ReadonlySet<string> = new Set(),
+): void {
   if (key !== POLICY_PROPERTY) return;
+  const isConfigured = typeof metadata.client_id === 'string' && configured.has(metadata.client_id);
+  if (!isConfigured && Array.isArray(metadata.grant_types))
+    metadata.grant_types = metadata.grant_types.filter((grant) => grant !== 'client_credentials');
   const logoutUris = Array.isArray(metadata.post_logout_redirect_uris)
     ? (metadata.post_logout_redirect_uris as unknown[])
     : [];
@@ -101,6 +114,6 @@ export function applyRegistrationPolicy(key: string, metadata: Metadata): void {
     // A web client cannot use loopback or custom schemes in oidc-provider; native can use all three.
     metadata.application_type = 'native';
   }
-  delete metadata.scope;
+  if (!isConfigured) delete metadata.scope;
   metadata[POLICY_PROPERTY] = undefined;
 }

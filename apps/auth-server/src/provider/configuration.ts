@@ -58,7 +58,8 @@ export function createProvider({
 }: ProviderDependencies): Provider {
   const tokens = tokenPolicy(config, resources);
   const metadataDocuments = metadataDocumentConfiguration(config.cimd);
-  const mayIntrospect = introspectionRule(config.clients.map((client) => client.client_id));
+  const configuredIds = new Set(config.clients.map((client) => client.client_id));
+  const mayIntrospect = introspectionRule(configuredIds);
   // Browsers reach the sign-in pages at the issuer's URLs: its scheme decides.
   const secureCookies = new URL(config.issuer).protocol === 'https:';
 
@@ -101,7 +102,7 @@ export function createProvider({
     extraClientMetadata: {
       properties: [POLICY_PROPERTY],
       validator(_ctx, key, _value, metadata) {
-        applyRegistrationPolicy(key, metadata as Record<string, unknown>);
+        applyRegistrationPolicy(key, metadata as Record<string, unknown>, configuredIds);
       },
     },
     // Browser clients (MCP Inspector) call the token and revocation endpoints from their page: a
@@ -115,6 +116,9 @@ export function createProvider({
     fetch: metadataDocuments.fetch,
     features: {
       clientIdMetadataDocument: metadataDocuments.feature,
+      // Machine-to-machine clients (the MCP client-credentials extension): configured clients
+      // only (clients.ts takes the grant from every registered one).
+      clientCredentials: { enabled: true },
       devInteractions: { enabled: false },
       registration: {
         enabled: true,

@@ -15,7 +15,8 @@ import { replayBody } from '../http/body.js';
  * middleware in front of the provider's two routes verifies the JWT with our published keys
  * (retired ones too, while published):
  * - introspection checks that the grant is alive and still the token's client's and user's, so a
- *   revoked grant, or one revoked for refresh-token reuse, makes its JWTs inactive at once;
+ *   revoked grant, or one revoked for refresh-token reuse, makes its JWTs inactive at once (a
+ *   client-credentials JWT has no grant: its client must still exist);
  * - revocation of a JWT revokes its grant (a JWT cannot be revoked alone: nothing of it is
  *   stored), and with it the refresh tokens and every other JWT of that authorization.
  * Client authentication stays the provider's: the JWT is swapped for a placeholder the provider
@@ -102,15 +103,25 @@ export function jwtIntrospection(options: {
     if (!verified || !client || !options.mayIntrospect(client, verified.clientId)) return INACTIVE;
     const claims = verified.claims;
     const grantId = claims[GRANT_CLAIM];
-    if (typeof grantId !== 'string') return INACTIVE;
-    const grant = await ctx.oidc.provider.Grant.find(grantId);
-    if (!grant || grant.clientId !== verified.clientId || grant.accountId !== verified.subject)
+    const { provider } = ctx.oidc;
+    // A user's token: its grant must be alive. Client credentials (no user, `sub` is the client,
+    // RFC 9068 §2.2; no grant): its client must still exist.
+    const user = typeof grantId === 'string';
+    if (user) {
+      const grant = await provider.Grant.find(grantId);
+      if (!grant || grant.clientId !== verified.clientId || grant.accountId !== verified.subject)
+        return INACTIVE;
+    } else if (
+      verified.subject !== verified.clientId ||
+      !(await provider.Client.find(verified.clientId))
+    ) {
       return INACTIVE;
+    }
     return {
       active: true,
       iss: claims.iss,
       sub: verified.subject,
-      username: verified.subject,
+      ...(user ? { username: verified.subject } : {}),
       client_id: verified.clientId,
       aud: claims.aud,
       scope: verified.scopes.join(' '),

@@ -1,7 +1,11 @@
 import { z } from 'zod';
 import { result, SCOPE_TOOLS, type ToolModule } from './tool.js';
 
-/** Who the server thinks is calling: subject, client, scopes, expiry. Never the token. */
+/**
+ * Who the server thinks is calling: user, client, scopes, expiry. Never the token. A token whose
+ * subject is its own client has no user: client credentials (RFC 9068 §2.2), a machine-to-machine
+ * job acting on its own.
+ */
 export const whoami: ToolModule = {
   name: 'whoami',
   scopes: [SCOPE_TOOLS],
@@ -15,6 +19,8 @@ export const whoami: ToolModule = {
         inputSchema: z.object({}),
         outputSchema: z.object({
           subject: z.string().nullable(),
+          /** The signed-in user; null for a client acting on its own (client credentials). */
+          user: z.string().nullable(),
           clientId: z.string(),
           scopes: z.array(z.string()),
           expiresAt: z.string().nullable(),
@@ -26,15 +32,23 @@ export const whoami: ToolModule = {
         const expiresAt = authInfo?.expiresAt
           ? new Date(authInfo.expiresAt * 1000).toISOString()
           : null;
+        const subject =
+          typeof authInfo?.extra?.subject === 'string' ? authInfo.extra.subject : null;
+        const clientId = authInfo?.clientId ?? '';
         const info = {
-          subject: typeof authInfo?.extra?.subject === 'string' ? authInfo.extra.subject : null,
-          clientId: authInfo?.clientId ?? '',
+          subject,
+          user: subject === clientId ? null : subject,
+          clientId,
           scopes: authInfo?.scopes ?? [],
           expiresAt,
         };
+        const who =
+          subject !== null && info.user === null
+            ? `No user: client ${clientId} acting on its own (client credentials)`
+            : `You are ${info.user ?? 'unknown'} via client ${clientId}`;
         return result(
           info,
-          `You are ${info.subject ?? 'unknown'} via client ${info.clientId}, scopes: ${info.scopes.join(' ') || 'none'}, token expires ${expiresAt ?? 'never'}.`,
+          `${who}, scopes: ${info.scopes.join(' ') || 'none'}, token expires ${expiresAt ?? 'never'}.`,
         );
       },
     );
