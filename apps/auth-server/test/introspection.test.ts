@@ -60,10 +60,14 @@ async function introspect(
 }
 
 /** A public client's first tokens for the MCP resource (a JWT access token and a refresh token). */
-async function signIn(on: RunningServer, metadata: Record<string, unknown> = {}) {
+async function signIn(
+  on: RunningServer,
+  metadata: Record<string, unknown> = {},
+  scope = 'mcp:tools',
+) {
   const registered = await register(on.issuer, metadata);
   const clientId = registered.body.client_id;
-  const result = await authorize(on.issuer, { clientId, scope: 'mcp:tools' });
+  const result = await authorize(on.issuer, { clientId, scope });
   const secret = registered.body.client_secret as string | undefined;
   const tokens = await tokenRequest(
     on.issuer,
@@ -273,5 +277,42 @@ describe('who may introspect', () => {
     );
     expect(wrong.status).toBe(401);
     expect(wrong.body.error).toBe('invalid_client');
+  });
+});
+
+describe('UserInfo for JWT access tokens bound to a resource', () => {
+  const userinfo = (token: unknown) =>
+    fetch(`${server.issuer}/me`, { headers: { authorization: `Bearer ${String(token)}` } });
+
+  it('answers the claims the grant allows when the token was issued with openid', async () => {
+    const plain = await signIn(server, {}, 'openid mcp:tools');
+    const answer = await userinfo(plain.tokens.access_token);
+    expect(answer.status).toBe(200);
+    expect(await answer.json()).toEqual({ sub: 'alice' });
+    const profile = await signIn(server, {}, 'openid profile mcp:tools');
+    expect(await (await userinfo(profile.tokens.access_token)).json()).toEqual({
+      sub: 'alice',
+      preferred_username: 'alice',
+    });
+  });
+
+  it('refuses a token of a grant without openid (403), and one whose grant is revoked (401)', async () => {
+    // Its own client: consent given to a client carries over to its later grants (issue 12).
+    const without = await signIn(server, { client_name: 'no identity asked' });
+    const refused = await userinfo(without.tokens.access_token);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    const revoked = await signIn(server, {}, 'openid mcp:tools');
+    await fetch(`${server.issuer}/token/revocation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token: String(revoked.tokens.refresh_token),
+        client_id: revoked.clientId,
+      }).toString(),
+    });
+    const gone = await userinfo(revoked.tokens.access_token);
+    expect(gone.status).toBe(401);
+    expect(gone.headers.get('www-authenticate')).toContain('error="invalid_token"');
   });
 });

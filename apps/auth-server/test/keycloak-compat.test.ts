@@ -182,14 +182,18 @@ describe('a client that knows only Keycloak URLs', () => {
     });
     expect(idToken.payload.sub).toBe('alice');
 
-    // UserInfo answers at Keycloak's path, but only ever with an RFC 6750 refusal: every access
-    // token this server issues is bound to a resource (aud), and oidc-provider accepts at UserInfo
-    // only stored tokens without an audience. The challenge names the realm issuer.
+    // UserInfo at Keycloak's path answers for this resource-bound JWT (its grant holds openid);
+    // a token that is not ours gets the RFC 6750 refusal, naming the realm issuer.
     const userinfo = await fetch(kc.userinfo, {
       headers: { authorization: `Bearer ${accessToken}` },
     });
-    expect(userinfo.status).toBe(401);
-    expect(userinfo.headers.get('www-authenticate')).toBe(
+    expect(userinfo.status).toBe(200);
+    expect(await userinfo.json()).toMatchObject({ sub: 'alice' });
+    const stranger = await fetch(kc.userinfo, {
+      headers: { authorization: `Bearer ${accessToken.slice(0, -4)}AAAA` },
+    });
+    expect(stranger.status).toBe(401);
+    expect(stranger.headers.get('www-authenticate')).toBe(
       `Bearer realm="${kc.issuer}", error="invalid_token", error_description="invalid token provided"`,
     );
 

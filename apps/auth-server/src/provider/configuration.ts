@@ -26,6 +26,7 @@ import { clientIdFor } from './registration.js';
 import type { ResourceRegistry } from './resources.js';
 import { providerRoutes, type Routes } from './routes.js';
 import { tokenPolicy } from './tokens.js';
+import { jwtUserinfo } from './userinfo.js';
 
 /** The grants and response types offered to clients (registration drops any other). */
 export const GRANT_TYPES: readonly string[] = ['authorization_code', 'refresh_token'];
@@ -59,6 +60,8 @@ export function createProvider({
   const tokens = tokenPolicy(config, resources);
   const metadataDocuments = metadataDocumentConfiguration(config.cimd);
   const configuredIds = new Set(config.clients.map((client) => client.client_id));
+  const claimsOf = async (sub: string) =>
+    (await accounts.exists(sub)) ? { sub, preferred_username: sub } : undefined;
   const mayIntrospect = introspectionRule(configuredIds);
   // Browsers reach the sign-in pages at the issuer's URLs: its scheme decides.
   const secureCookies = new URL(config.issuer).protocol === 'https:';
@@ -81,13 +84,8 @@ export function createProvider({
       short: { httpOnly: true, sameSite: 'lax', secure: secureCookies },
     },
     async findAccount(_ctx, sub) {
-      if (!(await accounts.exists(sub))) return undefined;
-      return {
-        accountId: sub,
-        async claims() {
-          return { sub, preferred_username: sub };
-        },
-      };
+      const claims = await claimsOf(sub);
+      return claims && { accountId: sub, claims: async () => claims };
     },
     claims: { openid: ['sub'], profile: ['preferred_username'] },
     scopes: ['openid', 'offline_access', 'profile', ...resources.allScopes()],
@@ -212,16 +210,25 @@ export function createProvider({
   // address on every request (http/issuer-origin.ts), so the URLs the provider builds are the
   // issuer's, whatever Host the request named.
   provider.proxy = true;
+  const ownTokens = ownTokenVerifier({
+    issuer: config.issuer,
+    audiences: resources.all().map((resource) => resource.resource),
+    jwks,
+  });
   provider.use(
     jwtIntrospection({
       introspectionPath: routes.introspection,
       revocationPath: routes.revocation,
-      verifier: ownTokenVerifier({
-        issuer: config.issuer,
-        audiences: resources.all().map((resource) => resource.resource),
-        jwks,
-      }),
+      verifier: ownTokens,
       mayIntrospect,
+    }) as Parameters<Provider['use']>[0],
+  );
+  provider.use(
+    jwtUserinfo({
+      path: routes.userinfo,
+      verifier: ownTokens,
+      claimsOf,
+      findGrant: (grantId) => provider.Grant.find(grantId),
     }) as Parameters<Provider['use']>[0],
   );
   return provider;

@@ -1,0 +1,59 @@
+import type { TokenVerifier } from '@gatehouse/auth-core';
+import { sendOAuthError } from '@gatehouse/server-kit';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { GRANT_CLAIM } from './introspection.js';
+
+/**
+ * UserInfo for our JWT access tokens. Every access token here is bound to a resource, and
+ * oidc-provider answers UserInfo only for opaque tokens without an audience, so a client that
+ * asked for `openid` with a resource got 401 for every token. This middleware (for `provider.use`)
+ * answers for a JWT of ours whose grant is alive and holds `openid`, the user's consent to share
+ * who they are with that client (the token's own `scope` holds only the resource's scopes), with
+ * the claims that grant's OpenID scopes allow (`profile`: `preferred_username`). Anything else goes
+ * on to the provider, which refuses it as before.
+ */
+
+const BEARER_JWT = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+const OIDC_CLAIMS: Readonly<Record<string, readonly string[]>> = {
+  openid: ['sub'],
+  profile: ['preferred_username'],
+};
+
+export function jwtUserinfo(options: {
+  readonly path: string;
+  readonly verifier: TokenVerifier;
+  /** The account's claims (the provider's `findAccount`). */
+  readonly claimsOf: (accountId: string) => Promise<Record<string, unknown> | undefined>;
+  /** The provider's `Grant.find` (no `ctx.oidc` yet in front of the provider's routes). */
+  readonly findGrant: (grantId: string) => Promise<
+    | {
+        readonly accountId?: string | undefined;
+        readonly clientId?: string | undefined;
+        getOIDCScope(): string;
+      }
+    | undefined
+  >;
+}) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    if (ctx.path !== options.path || (ctx.method !== 'GET' && ctx.method !== 'POST')) return next();
+    const token = BEARER_JWT.exec(ctx.get('authorization'))?.[1];
+    if (!token) return next();
+    const verified = await options.verifier.verify(token).catch(() => undefined);
+    const grantId = verified?.claims[GRANT_CLAIM];
+    // DPoP-bound tokens need their proof checked: left to the provider, which refuses JWTs.
+    if (!verified || verified.dpopJkt || typeof grantId !== 'string') return next();
+    const grant = await options.findGrant(grantId);
+    if (!grant || grant.accountId !== verified.subject || grant.clientId !== verified.clientId)
+      return next();
+    const scopes = new Set((grant.getOIDCScope() ?? '').split(' '));
+    if (!scopes.has('openid')) {
+      ctx.set('www-authenticate', 'Bearer error="insufficient_scope", scope="openid"');
+      sendOAuthError(ctx, 403, 'insufficient_scope', 'the access token was not issued for openid');
+      return;
+    }
+    const claims = (await options.claimsOf(verified.subject ?? '')) ?? {};
+    const allowed = new Set([...scopes].flatMap((scope) => OIDC_CLAIMS[scope] ?? []));
+    ctx.set('cache-control', 'no-store');
+    ctx.body = Object.fromEntries(Object.entries(claims).filter(([name]) => allowed.has(name)));
+  };
+}
