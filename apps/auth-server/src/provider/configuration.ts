@@ -15,8 +15,10 @@ import { grantPerAuthorization } from './grants.js';
 import {
   addGrantClaim,
   introspectionRule,
-  jwtIntrospection,
+  jwtIntrospectionAndRevocation,
   ownTokenVerifier,
+  REVOCATION_REFUSED,
+  revocationRule,
 } from './introspection.js';
 import { metadataDocumentConfiguration } from './metadata-documents.js';
 import { OFFLINE_CONSENT_PARAM } from './offline-access.js';
@@ -26,7 +28,7 @@ import { clientIdFor } from './registration.js';
 import type { ResourceRegistry } from './resources.js';
 import { providerRoutes, type Routes } from './routes.js';
 import { tokenPolicy } from './tokens.js';
-import { jwtUserinfo } from './userinfo.js';
+import { jwtUserinfo, OIDC_CLAIMS } from './userinfo.js';
 
 /** The grants and response types offered to clients (registration drops any other). */
 export const GRANT_TYPES: readonly string[] = ['authorization_code', 'refresh_token'];
@@ -87,7 +89,7 @@ export function createProvider({
       const claims = await claimsOf(sub);
       return claims && { accountId: sub, claims: async () => claims };
     },
-    claims: { openid: ['sub'], profile: ['preferred_username'] },
+    claims: OIDC_CLAIMS as Configuration['claims'],
     scopes: ['openid', 'offline_access', 'profile', ...resources.allScopes()],
     // MCP clients often omit token_endpoint_auth_method; the library default would hand them a
     // secret they never send, and their token request would fail with invalid_client.
@@ -135,12 +137,11 @@ export function createProvider({
       },
       revocation: {
         enabled: true,
-        // RFC 7009 §2.1: a client revokes only tokens issued to it. A public client asking for
-        // another's is answered as if the token were unknown; an authenticated one is told no.
+        // RFC 7009 §2.1, for JWTs too (provider/introspection.ts: revocationRule).
         async allowedPolicy(_ctx, client, token) {
-          if (token.clientId === client.clientId) return true;
-          if (client.clientAuthMethod === 'none') return false;
-          throw new errors.InvalidRequest('client is not authorized to revoke the presented token');
+          const decision = revocationRule(client, token.clientId);
+          if (decision === 'refuse') throw new errors.InvalidRequest(REVOCATION_REFUSED);
+          return decision === 'revoke';
         },
       },
       rpInitiatedLogout: {
@@ -215,21 +216,20 @@ export function createProvider({
     audiences: resources.all().map((resource) => resource.resource),
     jwks,
   });
+  const findGrant = (grantId: string) => provider.Grant.find(grantId);
   provider.use(
-    jwtIntrospection({
+    jwtIntrospectionAndRevocation({
       introspectionPath: routes.introspection,
       revocationPath: routes.revocation,
       verifier: ownTokens,
       mayIntrospect,
+      findGrant,
     }) as Parameters<Provider['use']>[0],
   );
   provider.use(
-    jwtUserinfo({
-      path: routes.userinfo,
-      verifier: ownTokens,
-      claimsOf,
-      findGrant: (grantId) => provider.Grant.find(grantId),
-    }) as Parameters<Provider['use']>[0],
+    jwtUserinfo({ path: routes.userinfo, verifier: ownTokens, claimsOf, findGrant }) as Parameters<
+      Provider['use']
+    >[0],
   );
   return provider;
 }

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { createJwtVerifier, type TokenVerifier } from '@gatehouse/auth-core';
+import { createJwtVerifier, type TokenVerifier, type VerifiedToken } from '@gatehouse/auth-core';
 import { sendOAuthError } from '@gatehouse/server-kit';
 import type { JWK } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
@@ -31,6 +31,8 @@ import { replayBody } from '../http/body.js';
 export const GRANT_CLAIM = 'grant_id';
 
 const INACTIVE = { active: false } as const;
+/** What an authenticated client hears when it revokes another client's token (oidc-provider's words). */
+export const REVOCATION_REFUSED = 'client is not authorized to revoke the presented token';
 const PLACEHOLDER = 'jwt-introspected-by-gatehouse';
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
@@ -48,6 +50,42 @@ export function introspectionRule(configuredClientIds: Iterable<string>): Intros
   return (client, tokenClientId) =>
     client.clientAuthMethod !== 'none' &&
     (client.clientId === tokenClientId || trusted.has(client.clientId));
+}
+
+/**
+ * RFC 7009 §2.1: a client revokes only its own tokens. Another client's token is, for a public
+ * client, answered as if unknown (`ignore`), for an authenticated one refused (`refuse`).
+ */
+export function revocationRule(
+  client: IntrospectingClient,
+  tokenClientId: string | undefined,
+): 'revoke' | 'ignore' | 'refuse' {
+  if (tokenClientId === client.clientId) return 'revoke';
+  return client.clientAuthMethod === 'none' ? 'ignore' : 'refuse';
+}
+
+/** A grant as the provider's `Grant.find` gives it: what the checks here read. */
+export interface GrantLike {
+  readonly accountId?: string | undefined;
+  readonly clientId?: string | undefined;
+  getOIDCScope(): string;
+}
+export type FindGrant = (grantId: string) => Promise<GrantLike | undefined>;
+
+/**
+ * The grant behind a verified user token, when it is alive and still that token's client's and
+ * user's; undefined otherwise (revoked, expired, or a token without a grant).
+ */
+export async function liveGrantOf(
+  verified: VerifiedToken,
+  findGrant: FindGrant,
+): Promise<GrantLike | undefined> {
+  const grantId = verified.claims[GRANT_CLAIM];
+  if (typeof grantId !== 'string') return undefined;
+  const grant = await findGrant(grantId);
+  if (!grant || grant.clientId !== verified.clientId || grant.accountId !== verified.subject)
+    return undefined;
+  return grant;
 }
 
 /** formats.customizers.jwt: the grant id goes into every JWT access token that has a grant. */
@@ -88,11 +126,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 type Answer = Record<string, unknown>;
 
 /** The middleware for `provider.use` (it runs before the provider's routes). */
-export function jwtIntrospection(options: {
+export function jwtIntrospectionAndRevocation(options: {
   readonly introspectionPath: string;
   readonly revocationPath: string;
   readonly verifier: TokenVerifier;
   readonly mayIntrospect: IntrospectionRule;
+  readonly findGrant: FindGrant;
 }) {
   const verify = (token: string) => options.verifier.verify(token).catch(() => undefined);
 
@@ -102,18 +141,14 @@ export function jwtIntrospection(options: {
     const verified = await verify(token);
     if (!verified || !client || !options.mayIntrospect(client, verified.clientId)) return INACTIVE;
     const claims = verified.claims;
-    const grantId = claims[GRANT_CLAIM];
-    const { provider } = ctx.oidc;
     // A user's token: its grant must be alive. Client credentials (no user, `sub` is the client,
     // RFC 9068 §2.2; no grant): its client must still exist.
-    const user = typeof grantId === 'string';
+    const user = typeof claims[GRANT_CLAIM] === 'string';
     if (user) {
-      const grant = await provider.Grant.find(grantId);
-      if (!grant || grant.clientId !== verified.clientId || grant.accountId !== verified.subject)
-        return INACTIVE;
+      if (!(await liveGrantOf(verified, options.findGrant))) return INACTIVE;
     } else if (
       verified.subject !== verified.clientId ||
-      !(await provider.Client.find(verified.clientId))
+      !(await ctx.oidc.provider.Client.find(verified.clientId))
     ) {
       return INACTIVE;
     }
@@ -140,18 +175,9 @@ export function jwtIntrospection(options: {
     const verified = await verify(token);
     const grantId = verified?.claims[GRANT_CLAIM];
     if (!verified || !client || typeof grantId !== 'string') return;
-    if (verified.clientId !== client.clientId) {
-      // As for opaque tokens (configuration.ts): a public client is answered as if the token
-      // were unknown, an authenticated one is told no.
-      if (client.clientAuthMethod !== 'none')
-        sendOAuthError(
-          ctx,
-          400,
-          'invalid_request',
-          'client is not authorized to revoke the presented token',
-        );
-      return;
-    }
+    const decision = revocationRule(client, verified.clientId);
+    if (decision === 'refuse') sendOAuthError(ctx, 400, 'invalid_request', REVOCATION_REFUSED);
+    if (decision !== 'revoke') return;
     const { provider } = ctx.oidc;
     await Promise.all([
       provider.AccessToken.revokeByGrantId(grantId),

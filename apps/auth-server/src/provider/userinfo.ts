@@ -1,7 +1,7 @@
 import type { TokenVerifier } from '@gatehouse/auth-core';
 import { sendOAuthError } from '@gatehouse/server-kit';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { GRANT_CLAIM } from './introspection.js';
+import { type FindGrant, liveGrantOf } from './introspection.js';
 
 /**
  * UserInfo for our JWT access tokens. Every access token here is bound to a resource, and
@@ -14,7 +14,8 @@ import { GRANT_CLAIM } from './introspection.js';
  */
 
 const BEARER_JWT = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
-const OIDC_CLAIMS: Readonly<Record<string, readonly string[]>> = {
+/** The claims each OpenID scope releases (the provider's `claims` configuration too). */
+export const OIDC_CLAIMS: Readonly<Record<string, readonly string[]>> = {
   openid: ['sub'],
   profile: ['preferred_username'],
 };
@@ -25,26 +26,17 @@ export function jwtUserinfo(options: {
   /** The account's claims (the provider's `findAccount`). */
   readonly claimsOf: (accountId: string) => Promise<Record<string, unknown> | undefined>;
   /** The provider's `Grant.find` (no `ctx.oidc` yet in front of the provider's routes). */
-  readonly findGrant: (grantId: string) => Promise<
-    | {
-        readonly accountId?: string | undefined;
-        readonly clientId?: string | undefined;
-        getOIDCScope(): string;
-      }
-    | undefined
-  >;
+  readonly findGrant: FindGrant;
 }) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
     if (ctx.path !== options.path || (ctx.method !== 'GET' && ctx.method !== 'POST')) return next();
     const token = BEARER_JWT.exec(ctx.get('authorization'))?.[1];
     if (!token) return next();
     const verified = await options.verifier.verify(token).catch(() => undefined);
-    const grantId = verified?.claims[GRANT_CLAIM];
     // DPoP-bound tokens need their proof checked: left to the provider, which refuses JWTs.
-    if (!verified || verified.dpopJkt || typeof grantId !== 'string') return next();
-    const grant = await options.findGrant(grantId);
-    if (!grant || grant.accountId !== verified.subject || grant.clientId !== verified.clientId)
-      return next();
+    if (!verified || verified.dpopJkt) return next();
+    const grant = await liveGrantOf(verified, options.findGrant);
+    if (!grant) return next();
     const scopes = new Set((grant.getOIDCScope() ?? '').split(' '));
     if (!scopes.has('openid')) {
       ctx.set('www-authenticate', 'Bearer error="insufficient_scope", scope="openid"');
