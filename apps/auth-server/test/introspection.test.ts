@@ -1,4 +1,4 @@
-import { introspectionClient } from '@gatehouse/testkit';
+import { createDpopHolder, createDpopProof, introspectionClient } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApp } from './support/run.js';
 import {
@@ -116,6 +116,36 @@ describe('introspection of JWT access tokens', () => {
       },
     );
     expect(posted.body.active).toBe(true);
+  });
+
+  it('answers a DPoP-bound JWT as DPoP, with its key thumbprint', async () => {
+    const holder = await createDpopHolder();
+    const registered = await register(server.issuer);
+    const clientId = registered.body.client_id;
+    const result = await authorize(server.issuer, { clientId, scope: 'mcp:tools' });
+    const tokenUrl = `${server.issuer}/token`;
+    const response = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        dpop: await createDpopProof(holder, '', { htu: tokenUrl, claims: { ath: undefined } }),
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        client_id: clientId,
+        code: result.callback.searchParams.get('code') ?? '',
+        redirect_uri: 'http://127.0.0.1:33418/callback',
+        code_verifier: result.verifier,
+        resource: MCP_RESOURCE,
+      }).toString(),
+    });
+    const tokens = (await response.json()) as Answer;
+    expect(tokens.token_type, JSON.stringify(tokens)).toBe('DPoP');
+    expect((await introspect(server, tokens.access_token)).body).toMatchObject({
+      active: true,
+      token_type: 'DPoP',
+      cnf: { jkt: holder.jkt },
+    });
   });
 
   it('answers inactive for an expired, tampered or foreign JWT', async () => {
