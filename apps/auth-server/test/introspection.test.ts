@@ -59,6 +59,18 @@ async function introspect(
   return { status: response.status, body: (await response.json()) as Answer };
 }
 
+/** RFC 7009 revocation at `server`, authenticated by `auth` headers and/or `body` fields. */
+const revoke = (
+  token: unknown,
+  auth: Record<string, string> = {},
+  body: Record<string, string> = {},
+) =>
+  fetch(`${server.issuer}/token/revocation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
+    body: new URLSearchParams({ token: String(token), ...body }).toString(),
+  });
+
 /** A public client's first tokens for the MCP resource (a JWT access token and a refresh token). */
 async function signIn(
   on: RunningServer,
@@ -170,14 +182,11 @@ describe('introspection of JWT access tokens', () => {
   it('answers inactive at once when the grant is revoked, or revoked for refresh-token reuse', async () => {
     const revoked = await signIn(server);
     expect((await introspect(server, revoked.tokens.access_token)).body.active).toBe(true);
-    const revocation = await fetch(`${server.issuer}/token/revocation`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        token: String(revoked.tokens.refresh_token),
-        client_id: revoked.clientId,
-      }).toString(),
-    });
+    const revocation = await revoke(
+      revoked.tokens.refresh_token,
+      {},
+      { client_id: revoked.clientId },
+    );
     expect(revocation.status).toBe(200);
     expect((await introspect(server, revoked.tokens.access_token)).body).toEqual({
       active: false,
@@ -201,12 +210,6 @@ describe('introspection of JWT access tokens', () => {
   });
 
   it('revokes the grant of a JWT revoked by its own client, and refuses another client', async () => {
-    const revoke = (token: unknown, auth: Record<string, string>, body: Record<string, string>) =>
-      fetch(`${server.issuer}/token/revocation`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth },
-        body: new URLSearchParams({ token: String(token), ...body }).toString(),
-      });
     const user = await signIn(server);
     const stranger = await revoke(
       user.tokens.access_token,
@@ -261,14 +264,10 @@ describe('a configured client with only client_id and client_secret', () => {
       expect(answer.body).toMatchObject({ active: true, username: 'alice' });
     }
     // Authenticated, so told plainly it may not revoke another client's token (not invalid_client).
-    const revocation = await fetch(`${server.issuer}/token/revocation`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...basic(MINIMAL.client_id, MINIMAL.client_secret),
-      },
-      body: new URLSearchParams({ token: String(tokens.refresh_token) }).toString(),
-    });
+    const revocation = await revoke(
+      tokens.refresh_token,
+      basic(MINIMAL.client_id, MINIMAL.client_secret),
+    );
     expect(revocation.status).toBe(400);
     expect(((await revocation.json()) as Answer).error).toBe('invalid_request');
   });
@@ -333,14 +332,9 @@ describe('UserInfo for JWT access tokens bound to a resource', () => {
     expect(refused.status).toBe(403);
     expect(refused.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
     const revoked = await signIn(server, {}, 'openid mcp:tools');
-    await fetch(`${server.issuer}/token/revocation`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        token: String(revoked.tokens.refresh_token),
-        client_id: revoked.clientId,
-      }).toString(),
-    });
+    expect(
+      (await revoke(revoked.tokens.refresh_token, {}, { client_id: revoked.clientId })).status,
+    ).toBe(200);
     const gone = await userinfo(revoked.tokens.access_token);
     expect(gone.status).toBe(401);
     expect(gone.headers.get('www-authenticate')).toContain('error="invalid_token"');
