@@ -218,12 +218,27 @@ function runAttached(command, commandArgs, options = {}) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-// The Python MCP SDK's OAuth client is one of the end-to-end clients: a venv in .tools/python with
-// the pinned requirements from PyPI. Tests find its interpreter through GATEHOUSE_PYTHON.
-function ensurePythonSdk() {
-  const requirements = join(root, 'tests', 'e2e', 'python', 'requirements.txt');
+// Python venvs in .tools, each with pinned requirements from PyPI; tests find their interpreters
+// through environment variables. `python`: the SDK 2.x (its OAuth client is an end-to-end client,
+// and the tutorial's server ported to 2.x). `python-mcp1`: the SDK 1.x the reference tutorial was
+// written for, to run its server exactly as published.
+const PYTHON_VENVS = [
+  { dir: 'python', requirements: ['tests', 'e2e', 'python'], variable: 'GATEHOUSE_PYTHON' },
+  {
+    dir: 'python-mcp1',
+    requirements: ['tests', 'e2e', 'python-mcp1'],
+    variable: 'GATEHOUSE_PYTHON_MCP1',
+  },
+];
+
+function ensurePythonSdks() {
+  for (const venv of PYTHON_VENVS) ensurePythonVenv(venv);
+}
+
+function ensurePythonVenv({ dir, requirements: folder, variable }) {
+  const requirements = join(root, ...folder, 'requirements.txt');
   if (!existsSync(requirements)) return;
-  const venv = join(tools, 'python');
+  const venv = join(tools, dir);
   const python = join(venv, 'bin', 'python');
   const marker = join(venv, '.requirements');
   const wanted = readFileSync(requirements, 'utf8');
@@ -232,10 +247,10 @@ function ensurePythonSdk() {
       (name) => spawnSync(name, ['--version'], { encoding: 'utf8' }).status === 0,
     );
     if (!system) {
-      console.warn('> Python 3 not found: the Python MCP SDK test will fail');
+      console.warn(`> Python 3 not found: the tests that need .tools/${dir} will fail`);
       return;
     }
-    console.log('> installing the Python MCP SDK into .tools/python');
+    console.log(`> installing the Python MCP SDK into .tools/${dir}`);
     if (
       run(system, ['-m', 'venv', venv]) !== 0 ||
       run(join(venv, 'bin', 'pip'), [
@@ -246,12 +261,14 @@ function ensurePythonSdk() {
         requirements,
       ]) !== 0
     ) {
-      console.warn('> installing the Python MCP SDK failed: its test will fail');
+      console.warn(
+        `> installing the Python MCP SDK into .tools/${dir} failed: its tests will fail`,
+      );
       return;
     }
     writeFileSync(marker, wanted);
   }
-  env.GATEHOUSE_PYTHON = python;
+  env[variable] = python;
 }
 
 // The MCP Go SDK's own OAuth client is one of the end-to-end clients: built once from
@@ -363,7 +380,7 @@ function main() {
   if (task === 'test') {
     ensureChromium();
     ensureRedis();
-    ensurePythonSdk();
+    ensurePythonSdks();
     ensureGoClient();
     // The full check, as CI runs it: format and lint, types, build, then every package's tests.
     for (const { report } of testedPackages()) rmSync(report, { force: true });
@@ -396,7 +413,7 @@ function main() {
   // The cross-system bench needs redis-server, and the Python SDK for the tutorial's server.
   if (task === 'bench') {
     ensureRedis();
-    ensurePythonSdk();
+    ensurePythonSdks();
   }
   const concurrency = task === 'bench' ? ['--concurrency=1'] : [];
   process.exit(run('pnpm', ['exec', 'turbo', 'run', task, ...concurrency, ...args]));

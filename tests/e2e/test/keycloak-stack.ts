@@ -48,11 +48,16 @@ export async function startKeycloakRealm(features: string[] = []): Promise<Keycl
   return { keycloak, mcpUrl, mcpPort };
 }
 
-/** Revokes an access token at a Keycloak-layout revocation URL, as a public client. */
-export function revokeAtKeycloakUrl(issuer: string, token: string, clientId: string) {
+/** Revokes a token at a Keycloak-layout revocation URL, as a public client. */
+export function revokeAtKeycloakUrl(
+  issuer: string,
+  token: string,
+  clientId: string,
+  tokenTypeHint: 'access_token' | 'refresh_token' = 'access_token',
+) {
   return fetch(`${issuer}/protocol/openid-connect/revoke`, {
     method: 'POST',
-    body: new URLSearchParams({ token, token_type_hint: 'access_token', client_id: clientId }),
+    body: new URLSearchParams({ token, token_type_hint: tokenTypeHint, client_id: clientId }),
   });
 }
 

@@ -21,10 +21,12 @@ import { revokeAtKeycloakUrl, startTestKeycloak } from './keycloak-stack.js';
 
 /**
  * Code written for Keycloak, unchanged against Gatehouse: the reference tutorial's Python resource
- * server (python/tutorial_server.py) builds Keycloak's introspection URL from AUTH_HOST, AUTH_PORT
- * and AUTH_REALM and introspects every token with client_secret_post. The same server, configured
- * only by its environment, runs against a real Keycloak and against our authorization server with
- * AUTH_COMPAT=keycloak.
+ * server builds Keycloak's introspection URL from AUTH_HOST, AUTH_PORT and AUTH_REALM and
+ * introspects every token with client_secret_post. It runs twice: exactly as published, on the
+ * `mcp` 1.x SDK it was written for (python-mcp1/, FastMCP), and ported to the 2.x SDK
+ * (python/tutorial_server.py, MCPServer). Each, configured only by its environment, runs against a
+ * real Keycloak and against our authorization server with AUTH_COMPAT=keycloak, default (JWT)
+ * access tokens and the tutorial's minimal client.
  */
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
@@ -33,17 +35,33 @@ const INTROSPECTOR = { id: 'mcp-server', secret: 'tutorial-introspection-secret'
 
 interface AuthorizationServer {
   readonly issuer: string;
+  /** The issuer's host and port, as the tutorial server's AUTH_HOST and AUTH_PORT. */
+  readonly host: string;
   readonly port: number;
   /** A valid token of this server whose audience is not the tutorial server. */
   foreignToken(): Promise<string>;
   stop(): Promise<void>;
 }
 
-function python(): string {
-  const path = process.env.GATEHOUSE_PYTHON;
-  if (!path) throw new Error('the Python MCP SDK is not installed: run the tests with `npm test`');
-  return path;
+interface TutorialServer {
+  readonly name: string;
+  /** The environment variable naming the interpreter `npm test` installed the SDK into. */
+  readonly interpreter: 'GATEHOUSE_PYTHON_MCP1' | 'GATEHOUSE_PYTHON';
+  readonly script: readonly string[];
 }
+
+const TUTORIAL_SERVERS: readonly TutorialServer[] = [
+  {
+    name: 'as published, on mcp 1.x (FastMCP)',
+    interpreter: 'GATEHOUSE_PYTHON_MCP1',
+    script: ['python-mcp1', 'server.py'],
+  },
+  {
+    name: 'ported to mcp 2.x (MCPServer)',
+    interpreter: 'GATEHOUSE_PYTHON',
+    script: ['python', 'tutorial_server.py'],
+  },
+];
 
 async function startKeycloakServer(resource: string): Promise<AuthorizationServer> {
   const keycloak = await startTestKeycloak({
@@ -52,7 +70,8 @@ async function startKeycloakServer(resource: string): Promise<AuthorizationServe
   });
   return {
     issuer: keycloak.issuer,
-    port: Number(new URL(keycloak.baseUrl).port),
+    host: new URL(keycloak.issuer).hostname,
+    port: Number(new URL(keycloak.issuer).port),
     // Registering with `scope` drops the realm's default scopes and with them the MCP audience.
     foreignToken: async () =>
       (
@@ -93,6 +112,7 @@ async function startGatehouse(resource: string): Promise<AuthorizationServer> {
     const issuer = `${origin}/realms/mcp`;
     return {
       issuer,
+      host: 'localhost',
       port,
       foreignToken: async () => (await obtainToken(issuer, other, 'mcp:tools')).accessToken,
       stop: async () => {
@@ -102,13 +122,22 @@ async function startGatehouse(resource: string): Promise<AuthorizationServer> {
   });
 }
 
-async function startTutorialServer(port: number, authPort: number): Promise<StartedProcess> {
-  return startProcess(python(), [join(repoRoot, 'tests', 'e2e', 'python', 'tutorial_server.py')], {
+async function startTutorialServer(
+  server: TutorialServer,
+  port: number,
+  as: AuthorizationServer,
+): Promise<StartedProcess> {
+  const python = process.env[server.interpreter];
+  if (!python)
+    throw new Error(
+      `${server.interpreter} is not set: run the tests with \`npm test\`, which installs the Python MCP SDK`,
+    );
+  return startProcess(python, [join(repoRoot, 'tests', 'e2e', ...server.script)], {
     env: {
       HOST: 'localhost',
       PORT: String(port),
-      AUTH_HOST: 'localhost',
-      AUTH_PORT: String(authPort),
+      AUTH_HOST: as.host,
+      AUTH_PORT: String(as.port),
       AUTH_REALM: 'mcp',
       OAUTH_CLIENT_ID: INTROSPECTOR.id,
       OAUTH_CLIENT_SECRET: INTROSPECTOR.secret,
@@ -121,38 +150,55 @@ async function startTutorialServer(port: number, authPort: number): Promise<Star
   });
 }
 
-for (const [name, start] of [
-  ['a real Keycloak', startKeycloakServer],
-  ['Gatehouse with AUTH_COMPAT=keycloak', startGatehouse],
-] as const) {
-  describe(`the tutorial's introspecting Python server against ${name}`, () => {
-    let as: AuthorizationServer;
-    let tutorial: StartedProcess;
-    let resource: string;
-    beforeAll(async () => {
-      const port = await freePort();
-      resource = `http://localhost:${port}`;
-      as = await start(resource);
-      tutorial = await startTutorialServer(port, as.port);
-    }, 300_000);
-    afterAll(async () => {
-      if (process.env.DEBUG_TUTORIAL) console.log(tutorial?.output());
-      await tutorial?.stop();
-      await as?.stop();
-    });
+const [PUBLISHED, PORTED] = TUTORIAL_SERVERS as [TutorialServer, TutorialServer];
+const KEYCLOAK = ['a real Keycloak', startKeycloakServer] as const;
+const GATEHOUSE = ['Gatehouse with AUTH_COMPAT=keycloak', startGatehouse] as const;
 
-    const connect = async (token: string) => {
-      const client = new Client({ name: 'tutorial-e2e', version: '1.0.0' });
-      await client.connect(
-        new StreamableHTTPClientTransport(new URL(`${resource}/`), {
-          requestInit: { headers: { authorization: `Bearer ${token}` } },
-        }),
-      );
-      return client;
-    };
+/** The authorization server and the tutorial server on a free port that names the resource. */
+function startPair(
+  start: (resource: string) => Promise<AuthorizationServer>,
+  server: TutorialServer,
+) {
+  const pair: { as?: AuthorizationServer; tutorial?: StartedProcess; resource: string } = {
+    resource: '',
+  };
+  beforeAll(async () => {
+    const port = await freePort();
+    pair.resource = `http://localhost:${port}`;
+    pair.as = await start(pair.resource);
+    pair.tutorial = await startTutorialServer(server, port, pair.as);
+  }, 300_000);
+  afterAll(async () => {
+    if (process.env.DEBUG_TUTORIAL) console.log(pair.tutorial?.output());
+    await pair.tutorial?.stop();
+    await pair.as?.stop();
+  });
+  return pair as { readonly as: AuthorizationServer; readonly resource: string };
+}
+
+/** An SDK client that sends `token` as a bearer token to the tutorial server. */
+async function connectWithToken(resource: string, token: string): Promise<Client> {
+  const client = new Client({ name: 'tutorial-e2e', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(`${resource}/`), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  return client;
+}
+
+// Every pairing but the published code against a real Keycloak, which has its own suite below.
+for (const [[name, start], server] of [
+  [GATEHOUSE, PUBLISHED],
+  [GATEHOUSE, PORTED],
+  [KEYCLOAK, PORTED],
+] as const)
+  describe(`the tutorial's introspecting Python server ${server.name} against ${name}`, () => {
+    const pair = startPair(start, server);
+    const connect = (token: string) => connectWithToken(pair.resource, token);
 
     it('answers 401 with a challenge when no token is sent', async () => {
-      const response = await fetch(`${resource}/`, {
+      const response = await fetch(`${pair.resource}/`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -165,7 +211,7 @@ for (const [name, start] of [
     });
 
     it('accepts a token from DCR + login + consent, introspected at the Keycloak URL, and runs the tools', async () => {
-      const { accessToken } = await obtainToken(as.issuer, resource, 'openid mcp:tools');
+      const { accessToken } = await obtainToken(pair.as.issuer, pair.resource, 'openid mcp:tools');
       const client = await connect(accessToken);
       const { tools } = await client.listTools();
       expect(tools.map((tool) => tool.name).sort()).toEqual(['add_numbers', 'multiply_numbers']);
@@ -175,19 +221,80 @@ for (const [name, start] of [
     });
 
     it('refuses a token of the same authorization server issued for another audience', async () => {
-      await expect(connect(await as.foreignToken())).rejects.toThrow();
+      await expect(connect(await pair.as.foreignToken())).rejects.toThrow();
     });
 
     it('refuses a token right after it is revoked at the Keycloak revocation URL', async () => {
-      const token = await obtainToken(as.issuer, resource, 'openid mcp:tools');
+      const token = await obtainToken(pair.as.issuer, pair.resource, 'openid mcp:tools');
       const client = await connect(token.accessToken);
       await client.close();
-      const revoked = await revokeAtKeycloakUrl(as.issuer, token.accessToken, token.clientId);
+      const revoked = await revokeAtKeycloakUrl(pair.as.issuer, token.accessToken, token.clientId);
       expect(revoked.status).toBe(200);
       await expect(connect(token.accessToken)).rejects.toThrow();
     });
+
+    it("refuses an unexpired access token right after its grant is revoked (the refresh token's revocation)", async () => {
+      const token = await obtainToken(pair.as.issuer, pair.resource, 'openid mcp:tools');
+      await (await connect(token.accessToken)).close();
+      const revoked = await revokeAtKeycloakUrl(
+        pair.as.issuer,
+        token.refreshToken,
+        token.clientId,
+        'refresh_token',
+      );
+      expect(revoked.status).toBe(200);
+      await expect(connect(token.accessToken)).rejects.toThrow();
+    });
+
+    it('an SDK v2 client discovers the authorization server from the tutorial server and calls a tool', async () => {
+      const provider = new HeadlessOAuthProvider({
+        issuer: pair.as.issuer,
+        login: { username: 'alice', password: 'alice-password' },
+      });
+      const url = `${pair.resource}/`;
+      await expect(connectV2(url, provider)).rejects.toBeInstanceOf(UnauthorizedError);
+      expect((provider.authorizationUrls[0] as URL).searchParams.get('resource')).toBe(url);
+      await finishAuthV2(url, provider);
+      const client = await connectV2(url, provider);
+      const product = await client.callTool({
+        name: 'multiply_numbers',
+        arguments: { x: 6, y: 7 },
+      });
+      expect(product.structuredContent).toMatchObject({
+        operation: 'multiplication',
+        result: 42,
+      });
+      await client.close();
+    });
   });
-}
+
+// Keycloak 26.4.12+ answers `active: false` unless the introspecting client is in the token's `aud`
+// (docs/keycloak.md), so a realm where introspection works issues tokens whose `aud` is a list. The
+// published verifier passes that list to `AccessToken(resource=...)`, a `str` field in mcp 1.x: the
+// validation error is swallowed by its `except Exception` and every token is refused. Gatehouse lets
+// configured clients introspect any token, so `aud` stays the resource alone and the same code works.
+describe(`the tutorial's introspecting Python server ${PUBLISHED.name} against a real Keycloak 26.4.12+`, () => {
+  const pair = startPair(KEYCLOAK[1], PUBLISHED);
+
+  it('refuses every token: the introspection answer is active, but its aud is a list the published code cannot hold', async () => {
+    const { accessToken } = await obtainToken(pair.as.issuer, pair.resource, 'openid mcp:tools');
+    const introspection = await fetch(
+      `${pair.as.issuer}/protocol/openid-connect/token/introspect`,
+      {
+        method: 'POST',
+        body: new URLSearchParams({
+          token: accessToken,
+          client_id: INTROSPECTOR.id,
+          client_secret: INTROSPECTOR.secret,
+        }),
+      },
+    );
+    const answer = (await introspection.json()) as { active: boolean; aud: unknown };
+    expect(answer.active).toBe(true);
+    expect(answer.aud).toEqual(expect.arrayContaining([pair.resource, INTROSPECTOR.id]));
+    await expect(connectWithToken(pair.resource, accessToken)).rejects.toThrow(/invalid_token/);
+  });
+});
 
 describe('our MCP server with the Keycloak profile (.env.keycloak) against Gatehouse with AUTH_COMPAT=keycloak', () => {
   let as: AuthorizationServer;
