@@ -28,6 +28,7 @@ import {
   startRedis,
 } from '@gatehouse/testkit';
 import { importJWK, type JSONWebKeySet, jwtVerify } from 'jose';
+import { keycloakTokenSource } from './keycloak-tokens.js';
 import { type LoadSample, load, sampleEvery } from './load.js';
 import { checkToolsCall, mcpRequestHeaders, mcpSessionPool, TOOLS_CALL_BODY } from './mcp-calls.js';
 import { treeRss } from './process-memory.js';
@@ -232,25 +233,12 @@ try {
   const oursOpaque = await obtainToken(authServers.sqlite.issuer, resources.opaque, SCOPE);
   const onRedisOpaque = await obtainToken(authServers.redis.issuer, resources.opaque, SCOPE);
   // Keycloak's access tokens live 300 s (the realm's setting): refreshed before every phase.
-  let keycloakTokens = await obtainToken(keycloak.issuer, resources.keycloak, SCOPE);
-  const keycloakAccessToken = async (): Promise<string> => {
-    const response = await fetch(discovery.keycloak.token_endpoint, {
-      method: 'POST',
-      body: new URLSearchParams({
-        grant_type: 'refresh_token',
-        client_id: keycloakTokens.clientId,
-        refresh_token: keycloakTokens.refreshToken,
-      }),
-    });
-    const body = (await response.json()) as { access_token: string; refresh_token: string };
-    if (!response.ok) throw new Error(`Keycloak refresh failed: HTTP ${response.status}`);
-    keycloakTokens = {
-      ...keycloakTokens,
-      accessToken: body.access_token,
-      refreshToken: body.refresh_token,
-    };
-    return body.access_token;
-  };
+  const keycloakAccessToken = await keycloakTokenSource({
+    issuer: keycloak.issuer,
+    tokenEndpoint: discovery.keycloak.token_endpoint,
+    resource: resources.keycloak,
+    scope: SCOPE,
+  });
 
   // ---------------------------------------------------------------- 1. token validation
   console.log('\n1. token validation');

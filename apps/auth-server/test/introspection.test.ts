@@ -5,6 +5,7 @@ import {
   authorize,
   INTROSPECTOR,
   MCP_RESOURCE,
+  REDIRECT_URI,
   type RunningServer,
   refreshRequest,
   register,
@@ -21,6 +22,8 @@ import {
 type Answer = Record<string, unknown>;
 
 const MINIMAL = { client_id: 'test-client', client_secret: 'tutorial-client-secret-0123' };
+/** Characters that Basic authentication must form-encode (RFC 6749 §2.3.1). */
+const SPECIAL = { client_id: 'rs:reports', client_secret: 'p@ss:w+rd%/ secret-0123456789' };
 
 let server: RunningServer;
 let other: RunningServer;
@@ -29,7 +32,7 @@ beforeAll(async () => {
     startAuthServer({
       // The introspecting resource server, plus one configured as the tutorial configures
       // Keycloak's: a client id and a secret, nothing else.
-      AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR), MINIMAL]),
+      AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR), MINIMAL, SPECIAL]),
       AUTH_ACCESS_TOKEN_TTL: '4',
       AUTH_REFRESH_REUSE_INTERVAL: '0',
       AUTH_KEY_REFRESH_INTERVAL: '1',
@@ -273,6 +276,95 @@ describe('a configured client with only client_id and client_secret', () => {
   });
 });
 
+describe('configured clients authenticated ahead of the provider (configured-client-auth.ts)', () => {
+  const formEncoded = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  const encodedBasic = (id: string, secret: string) => ({
+    authorization: `Basic ${Buffer.from(`${formEncoded(id)}:${formEncoded(secret)}`).toString('base64')}`,
+  });
+  const errorOf = (answer: { status: number; body: Answer }) => [answer.status, answer.body.error];
+
+  it('accepts what the provider accepts: form-encoded Basic, the secret in the body, the id in both places', async () => {
+    const { tokens } = await signIn(server);
+    for (const [auth, body] of [
+      [encodedBasic(SPECIAL.client_id, SPECIAL.client_secret), {}],
+      [{}, SPECIAL],
+      [basic(MINIMAL.client_id, MINIMAL.client_secret), { client_id: MINIMAL.client_id }],
+    ] as const)
+      expect((await introspect(server, tokens.access_token, auth, body)).body).toMatchObject({
+        active: true,
+        username: 'alice',
+      });
+  });
+
+  it("refuses, with the provider's own errors, what the provider refuses, even with the right secret", async () => {
+    const { tokens } = await signIn(server);
+    const token = tokens.access_token;
+    const right = basic(MINIMAL.client_id, MINIMAL.client_secret);
+    const cases: Array<[string, Record<string, string>, Record<string, string>, number, string]> = [
+      [
+        'a wrong secret in the header',
+        basic(MINIMAL.client_id, 'wrong-secret'),
+        {},
+        401,
+        'invalid_client',
+      ],
+      [
+        'a wrong secret in the body',
+        {},
+        { ...MINIMAL, client_secret: 'wrong' },
+        401,
+        'invalid_client',
+      ],
+      [
+        'both mechanisms at once',
+        right,
+        { client_secret: MINIMAL.client_secret },
+        400,
+        'invalid_request',
+      ],
+      [
+        'another client_id in the body',
+        right,
+        { client_id: INTROSPECTOR.id },
+        400,
+        'invalid_request',
+      ],
+      [
+        'Basic with padding its length does not allow',
+        { authorization: `${right.authorization}===` },
+        {},
+        400,
+        'invalid_request',
+      ],
+      // Not form-encoded: `%/` is no escape, so the provider cannot decode it.
+      [
+        'Basic with the special characters not form-encoded',
+        basic(SPECIAL.client_id, SPECIAL.client_secret),
+        {},
+        400,
+        'invalid_request',
+      ],
+      // A page may not use a resource server's secret: CORS stays the provider's.
+      [
+        'a browser Origin',
+        { ...right, origin: 'http://127.0.0.1:33418' },
+        {},
+        400,
+        'invalid_request',
+      ],
+    ];
+    for (const [name, auth, body, status, error] of cases)
+      expect(errorOf(await introspect(server, token, auth, body)), name).toEqual([status, error]);
+    // The token twice: a repeated parameter is refused.
+    const repeated = await fetch(`${server.issuer}/token/introspection`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...right },
+      body: `token=${token}&token=${token}`,
+    });
+    expect(repeated.status).toBe(400);
+  });
+});
+
 describe('who may introspect', () => {
   it('a configured client any token; a registered confidential client only its own; a public client nothing', async () => {
     const publicUser = await signIn(server);
@@ -338,5 +430,29 @@ describe('UserInfo for JWT access tokens bound to a resource', () => {
     const gone = await userinfo(revoked.tokens.access_token);
     expect(gone.status).toBe(401);
     expect(gone.headers.get('www-authenticate')).toContain('error="invalid_token"');
+  });
+
+  it("answers a browser client from its redirect URI's origin with CORS headers, and refuses other origins, as the provider does on its routes", async () => {
+    const fromOrigin = (token: unknown, origin: string) =>
+      fetch(`${server.issuer}/me`, {
+        headers: { authorization: `Bearer ${String(token)}`, origin },
+      });
+    const ownOrigin = new URL(REDIRECT_URI).origin;
+    const plain = await signIn(server, {}, 'openid mcp:tools');
+    const own = await fromOrigin(plain.tokens.access_token, ownOrigin);
+    expect(own.status).toBe(200);
+    expect(own.headers.get('access-control-allow-origin')).toBe(ownOrigin);
+    expect(own.headers.get('access-control-expose-headers')).toContain('WWW-Authenticate');
+    expect(own.headers.get('vary')).toMatch(/origin/i);
+    // The challenge of a token without openid is readable by the page too.
+    const without = await signIn(server, { client_name: 'browser client without openid' });
+    const refused = await fromOrigin(without.tokens.access_token, ownOrigin);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('access-control-allow-origin')).toBe(ownOrigin);
+    // Another page may not read the user's claims with a token it got hold of.
+    const other = await fromOrigin(plain.tokens.access_token, 'https://other.example');
+    expect(other.status).toBe(400);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    expect((await other.json()).error).toBe('invalid_request');
   });
 });

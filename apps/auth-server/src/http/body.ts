@@ -33,11 +33,20 @@ export function bufferedBody(ctx: Context): Buffer | undefined {
   return ctx.state.body instanceof Buffer ? ctx.state.body : undefined;
 }
 
+/** The body each replayed request will yield, for middlewares inside the provider (no ctx.state). */
+const replayed = new WeakMap<IncomingMessage, Buffer>();
+
+/** The body {@link replayBody} last set up for `req`, read without consuming the replay. */
+export function replayedBody(req: IncomingMessage): Buffer | undefined {
+  return replayed.get(req);
+}
+
 /**
  * Makes a consumed request readable again for oidc-provider, which reads the body with
  * `req.iterator()` while `req.readable` is true. Narrow on purpose: only what its body reader uses.
  */
 export function replayBody(req: IncomingMessage, body: Buffer): void {
+  replayed.set(req, body);
   req.headers['content-length'] = String(body.length);
   Object.defineProperty(req, 'readable', { value: true, configurable: true });
   Object.defineProperty(req, 'iterator', {

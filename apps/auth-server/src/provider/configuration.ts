@@ -15,6 +15,7 @@ import { grantPerAuthorization } from './grants.js';
 import {
   addGrantClaim,
   introspectionRule,
+  JWT_PLACEHOLDER,
   jwtIntrospectionAndRevocation,
   ownTokenVerifier,
   REVOCATION_REFUSED,
@@ -28,7 +29,7 @@ import { clientIdFor } from './registration.js';
 import type { ResourceRegistry } from './resources.js';
 import { providerRoutes, type Routes } from './routes.js';
 import { tokenPolicy } from './tokens.js';
-import { jwtUserinfo, OIDC_CLAIMS } from './userinfo.js';
+import { corsAllowedFor, jwtUserinfo, OIDC_CLAIMS } from './userinfo.js';
 
 /** The grants and response types offered to clients (registration drops any other). */
 export const GRANT_TYPES: readonly string[] = ['authorization_code', 'refresh_token'];
@@ -70,10 +71,11 @@ export function createProvider({
 
   const configuration: Configuration = {
     // Rotated-out refresh tokens still refresh for a few seconds (racing clients), then are reuse.
-    adapter: adapterClass(
-      store.models,
-      refreshReuseInterval(config.refreshReuseIntervalSeconds),
-    ) as unknown as Configuration['adapter'],
+    adapter: adapterClass(store.models, {
+      found: refreshReuseInterval(config.refreshReuseIntervalSeconds),
+      // The provider looks the JWT placeholder up as every kind of token (provider/introspection.ts).
+      neverStored: new Set([JWT_PLACEHOLDER]),
+    }) as unknown as Configuration['adapter'],
     // Gatehouse's paths, or a Keycloak realm's with AUTH_COMPAT=keycloak (provider/routes.ts).
     routes: providerRoutes(routes),
     // Configured clients as written (provider/configured-clients.ts): one with a secret
@@ -105,12 +107,9 @@ export function createProvider({
         applyRegistrationPolicy(key, metadata as Record<string, unknown>, configuredIds);
       },
     },
-    // Browser clients (MCP Inspector) call the token and revocation endpoints from their page: a
-    // public client may do so from the origin of one of its redirect URIs.
-    clientBasedCORS(_ctx, origin, client) {
-      if (origin === 'null' || client.clientAuthMethod !== 'none') return false;
-      return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
-    },
+    // Browser clients (MCP Inspector) call the token, revocation and UserInfo endpoints from their
+    // page: a public client may do so from the origin of one of its redirect URIs.
+    clientBasedCORS: (_ctx, origin, client) => corsAllowedFor(origin, client),
     // OAuth 2.1: PKCE for every client; oidc-provider 9 accepts only S256.
     pkce: { required: () => true },
     fetch: metadataDocuments.fetch,
@@ -224,12 +223,21 @@ export function createProvider({
       verifier: ownTokens,
       mayIntrospect,
       findGrant,
+      configuredIds,
+      findClient: (clientId) => provider.Client.find(clientId),
     }) as Parameters<Provider['use']>[0],
   );
   provider.use(
-    jwtUserinfo({ path: routes.userinfo, verifier: ownTokens, claimsOf, findGrant }) as Parameters<
-      Provider['use']
-    >[0],
+    jwtUserinfo({
+      path: routes.userinfo,
+      verifier: ownTokens,
+      claimsOf,
+      findGrant,
+      corsAllowed: async (origin, clientId) => {
+        const client = await provider.Client.find(clientId);
+        return client !== undefined && corsAllowedFor(origin, client);
+      },
+    }) as Parameters<Provider['use']>[0],
   );
   return provider;
 }

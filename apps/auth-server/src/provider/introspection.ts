@@ -3,7 +3,11 @@ import { createJwtVerifier, type TokenVerifier, type VerifiedToken } from '@gate
 import { sendOAuthError } from '@gatehouse/server-kit';
 import type { JWK } from 'jose';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { replayBody } from '../http/body.js';
+import { replayBody, replayedBody } from '../http/body.js';
+import {
+  type ConfiguredClientAuthOptions,
+  configuredSecretClient,
+} from './configured-client-auth.js';
 
 /**
  * RFC 7662 introspection and RFC 7009 revocation for every access token we issue, JWTs included,
@@ -33,7 +37,8 @@ export const GRANT_CLAIM = 'grant_id';
 const INACTIVE = { active: false } as const;
 /** What an authenticated client hears when it revokes another client's token (oidc-provider's words). */
 export const REVOCATION_REFUSED = 'client is not authorized to revoke the presented token';
-const PLACEHOLDER = 'jwt-introspected-by-gatehouse';
+/** What the provider sees instead of a JWT it would not know; the store adapter answers it unread. */
+export const JWT_PLACEHOLDER = 'jwt-introspected-by-gatehouse';
 const JWS_COMPACT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'] as const;
 
@@ -117,7 +122,10 @@ export function ownTokenVerifier(options: {
   });
 }
 
+/** The body the app in front buffered (http/body.ts), else read from the stream. */
 async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const buffered = replayedBody(req);
+  if (buffered) return buffered;
   const chunks: Buffer[] = [];
   for await (const chunk of req.iterator()) chunks.push(Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks);
@@ -126,20 +134,21 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
 type Answer = Record<string, unknown>;
 
 /** The middleware for `provider.use` (it runs before the provider's routes). */
-export function jwtIntrospectionAndRevocation(options: {
-  readonly introspectionPath: string;
-  readonly revocationPath: string;
-  readonly verifier: TokenVerifier;
-  readonly mayIntrospect: IntrospectionRule;
-  readonly findGrant: FindGrant;
-}) {
+export function jwtIntrospectionAndRevocation(
+  options: {
+    readonly introspectionPath: string;
+    readonly revocationPath: string;
+    readonly verifier: TokenVerifier;
+    readonly mayIntrospect: IntrospectionRule;
+    readonly findGrant: FindGrant;
+  } & ConfiguredClientAuthOptions,
+) {
   const verify = (token: string) => options.verifier.verify(token).catch(() => undefined);
 
-  async function answerForJwt(ctx: KoaContextWithOIDC, token: string): Promise<Answer> {
-    const client = ctx.oidc.client;
+  async function answerForJwt(client: IntrospectingClient, token: string): Promise<Answer> {
     // Not ours, tampered, expired, or signed with a key no longer published: inactive.
     const verified = await verify(token);
-    if (!verified || !client || !options.mayIntrospect(client, verified.clientId)) return INACTIVE;
+    if (!verified || !options.mayIntrospect(client, verified.clientId)) return INACTIVE;
     const claims = verified.claims;
     // A user's token: its grant must be alive. Client credentials (no user, `sub` is the client,
     // RFC 9068 §2.2; no grant): its client must still exist.
@@ -148,7 +157,7 @@ export function jwtIntrospectionAndRevocation(options: {
       if (!(await liveGrantOf(verified, options.findGrant))) return INACTIVE;
     } else if (
       verified.subject !== verified.clientId ||
-      !(await ctx.oidc.provider.Client.find(verified.clientId))
+      !(await options.findClient(verified.clientId))
     ) {
       return INACTIVE;
     }
@@ -201,7 +210,16 @@ export function jwtIntrospectionAndRevocation(options: {
     const params = new URLSearchParams(raw.toString('utf8'));
     const tokens = params.getAll('token');
     const jwt = tokens.length === 1 && JWS_COMPACT.test(tokens[0] ?? '') ? tokens[0] : undefined;
-    if (jwt) params.set('token', PLACEHOLDER);
+    if (jwt && route === 'introspection') {
+      // A configured resource server with its secret: answered here (configured-client-auth.ts).
+      const client = await configuredSecretClient(ctx.request, params, options);
+      if (client) {
+        ctx.set('cache-control', 'no-store');
+        ctx.body = await answerForJwt(client, jwt);
+        return;
+      }
+    }
+    if (jwt) params.set('token', JWT_PLACEHOLDER);
     replayBody(ctx.req, jwt ? Buffer.from(params.toString()) : raw);
     await next();
     if (ctx.status !== 200 || !ctx.oidc?.client) return;
@@ -210,7 +228,7 @@ export function jwtIntrospectionAndRevocation(options: {
       return;
     }
     if (jwt) {
-      ctx.body = await answerForJwt(ctx, jwt);
+      ctx.body = await answerForJwt(ctx.oidc.client, jwt);
       return;
     }
     // Opaque tokens: the provider's answer, with Keycloak's `username` beside `sub`.

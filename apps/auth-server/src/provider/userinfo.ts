@@ -9,8 +9,9 @@ import { type FindGrant, liveGrantOf } from './introspection.js';
  * asked for `openid` with a resource got 401 for every token. This middleware (for `provider.use`)
  * answers for a JWT of ours whose grant is alive and holds `openid`, the user's consent to share
  * who they are with that client (the token's own `scope` holds only the resource's scopes), with
- * the claims that grant's OpenID scopes allow (`profile`: `preferred_username`). Anything else goes
- * on to the provider, which refuses it as before.
+ * the claims that grant's OpenID scopes allow (`profile`: `preferred_username`), with the
+ * provider's CORS rule for browser clients. Anything else goes on to the provider, which refuses it
+ * as before.
  */
 
 const BEARER_JWT = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
@@ -20,6 +21,21 @@ export const OIDC_CLAIMS: Readonly<Record<string, readonly string[]>> = {
   profile: ['preferred_username'],
 };
 
+/**
+ * The provider's `clientBasedCORS` rule, for UserInfo too: a public client's page may call us from
+ * the origin of one of its redirect URIs; confidential clients have no page to call from.
+ */
+export function corsAllowedFor(
+  origin: string,
+  client: {
+    readonly clientAuthMethod?: string | undefined;
+    readonly redirectUris?: readonly string[] | undefined;
+  },
+): boolean {
+  if (origin === 'null' || client.clientAuthMethod !== 'none') return false;
+  return (client.redirectUris ?? []).some((uri) => URL.parse(uri)?.origin === origin);
+}
+
 export function jwtUserinfo(options: {
   readonly path: string;
   readonly verifier: TokenVerifier;
@@ -27,6 +43,8 @@ export function jwtUserinfo(options: {
   readonly claimsOf: (accountId: string) => Promise<Record<string, unknown> | undefined>;
   /** The provider's `Grant.find` (no `ctx.oidc` yet in front of the provider's routes). */
   readonly findGrant: FindGrant;
+  /** Whether the token's client may read the answer from a page on `origin` (CORS). */
+  readonly corsAllowed: (origin: string, clientId: string) => Promise<boolean>;
 }) {
   return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
     if (ctx.path !== options.path || (ctx.method !== 'GET' && ctx.method !== 'POST')) return next();
@@ -37,6 +55,17 @@ export function jwtUserinfo(options: {
     if (!verified || verified.dpopJkt) return next();
     const grant = await liveGrantOf(verified, options.findGrant);
     if (!grant) return next();
+    // Our answer never reaches the provider's CORS middleware: the same rule, applied here.
+    const origin = ctx.get('origin');
+    if (origin) {
+      ctx.vary('Origin');
+      if (!(await options.corsAllowed(origin, verified.clientId))) {
+        sendOAuthError(ctx, 400, 'invalid_request', 'origin not allowed for this client');
+        return;
+      }
+      ctx.set('access-control-allow-origin', origin);
+      ctx.set('access-control-expose-headers', 'WWW-Authenticate');
+    }
     const scopes = new Set((grant.getOIDCScope() ?? '').split(' '));
     if (!scopes.has('openid')) {
       ctx.set('www-authenticate', 'Bearer error="insufficient_scope", scope="openid"');

@@ -119,14 +119,20 @@ export interface Store {
 /**
  * The class oidc-provider instantiates per model name, over any {@link ModelStore}. `found`, when
  * given, sees every payload read by id before oidc-provider does (a policy such as the refresh
- * token reuse interval, provider/refresh-reuse.ts).
+ * token reuse interval, provider/refresh-reuse.ts). `neverStored` are ids the server itself hands
+ * the provider to look up knowing they are absent (the JWT introspection placeholder): answered
+ * without a store round trip.
  */
 export function adapterClass(
   models: ModelStore,
-  found?: (model: string, payload: ModelPayload) => ModelPayload,
+  options: {
+    readonly found?: (model: string, payload: ModelPayload) => ModelPayload;
+    readonly neverStored?: ReadonlySet<string>;
+  } = {},
 ): new (
   name: string,
 ) => OidcAdapter {
+  const { found, neverStored } = options;
   return class StoreAdapter implements OidcAdapter {
     readonly #model: string;
     constructor(name: string) {
@@ -136,6 +142,7 @@ export function adapterClass(
       return models.upsert(this.#model, id, payload, expiresIn);
     }
     async find(id: string) {
+      if (neverStored?.has(id)) return undefined;
       const payload = await models.find(this.#model, id);
       return payload && found ? found(this.#model, payload) : payload;
     }
