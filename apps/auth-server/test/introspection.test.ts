@@ -1,4 +1,5 @@
 import { createDpopHolder, createDpopProof, introspectionClient } from '@gatehouse/testkit';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApp } from './support/run.js';
 import {
@@ -234,7 +235,7 @@ describe('introspection of JWT access tokens', () => {
     expect(unknown.status).toBe(200);
   });
 
-  it('keeps JWTs signed with a retired key active while that key is published', async () => {
+  it('keeps JWTs signed with a retired key active while that key is published, and no longer', async () => {
     const { tokens } = await signIn(server);
     const kid = (token: unknown) =>
       JSON.parse(Buffer.from(String(token).split('.')[0] ?? '', 'base64url').toString()).kid;
@@ -252,6 +253,26 @@ describe('introspection of JWT access tokens', () => {
     }
     expect(kid(fresh.access_token)).not.toBe(kid(tokens.access_token));
     expect((await introspect(server, tokens.access_token)).body.active).toBe(true);
+    expect((await introspect(server, fresh.access_token)).body.active).toBe(true);
+
+    // The server deletes a retired key an hour after the access tokens it signed expire
+    // (keys/keystore.ts); done here in the store, as that clean-up does. Once the key is no longer
+    // published, its tokens are no longer active.
+    const db = new Database(server.dbPath);
+    db.prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL').run();
+    db.close();
+    const published = async () =>
+      (
+        (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: Array<{ kid: string }> }
+      ).keys.map((key) => key.kid);
+    for (
+      let attempt = 0;
+      attempt < 40 && (await published()).includes(kid(tokens.access_token));
+      attempt++
+    )
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await published()).not.toContain(kid(tokens.access_token));
+    expect((await introspect(server, tokens.access_token)).body).toEqual({ active: false });
     expect((await introspect(server, fresh.access_token)).body.active).toBe(true);
   });
 });
