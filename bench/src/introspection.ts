@@ -10,9 +10,9 @@
  * Run: pnpm bench (root) or pnpm --filter @gatehouse/bench bench:introspection. Options: README.md.
  */
 import { KEYCLOAK_VERSION } from '@gatehouse/keycloak-runner';
-import { bench, obtainToken, type RunningRedis, startRedis } from '@gatehouse/testkit';
+import { bench, obtainToken } from '@gatehouse/testkit';
 import { keycloakTokenSource } from './keycloak-tokens.js';
-import { type LoadSample, load } from './load.js';
+import { type LoadSample, load, summarizeCase } from './load.js';
 import {
   benchEnvironment,
   benchSetting,
@@ -21,8 +21,14 @@ import {
   times,
   writeResults,
 } from './report.js';
-import { startAuthServer, startKeycloakServer, stopAll } from './servers.js';
-import { median, percentile, ratio } from './stats.js';
+import {
+  startAuthServer,
+  startBenchRedis,
+  startKeycloakServer,
+  stopAll,
+  stopAllOnSignal,
+} from './servers.js';
+import { ratio } from './stats.js';
 
 // Keycloak's JVM keeps speeding up for minutes (318, 389, 472 requests/s in three rounds after 5 s
 // of warm-up; 468 to 802 in five rounds after 30 s): each case is warmed in 5 s windows until two
@@ -43,17 +49,7 @@ const INTROSPECTOR = { id: 'mcp-server', secret: 'mcp-server-introspection-secre
 /** The throughput the issue asks of our JWT introspection, as a multiple of Keycloak's. */
 const GOAL = 3;
 
-let redis: RunningRedis | undefined;
-const stopEverything = async () => {
-  await stopAll();
-  await redis?.stop();
-};
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the servers`);
-    void stopEverything().then(() => process.exit(130));
-  });
-}
+stopAllOnSignal();
 
 interface Discovery {
   readonly introspection_endpoint: string;
@@ -151,7 +147,7 @@ try {
       { client_id: INTROSPECTOR.id, client_secret: INTROSPECTOR.secret },
     ]),
   };
-  redis = await startRedis();
+  const redis = await startBenchRedis();
   const sqlite = await startAuthServer({ resources: asResources, env: asEnv });
   const onRedis = await startAuthServer({ store: redis.url, resources: asResources, env: asEnv });
   // H2 in a file: Keycloak persists what it writes, as our stores do.
@@ -232,16 +228,8 @@ try {
     return {
       key: c.key,
       name: c.name,
-      requestsPerSec: median(caseRuns.map((run) => run.requestsPerSec)),
-      p50Ms: median(caseRuns.map((run) => run.p50Ms)),
-      p99Ms: median(caseRuns.map((run) => run.p99Ms)),
-      failed: caseRuns.reduce((sum, run) => sum + run.errors + run.non2xx + run.inactive, 0),
-      requests: caseRuns.reduce((sum, run) => sum + run.requests, 0),
-      sequentialP50Us: percentile(single, 50),
-      sequentialP99Us: percentile(single, 99),
-      sequentialN: single.length,
       warmupSeconds: warmupSeconds[c.key],
-      runs: caseRuns,
+      ...summarizeCase(caseRuns, single, (run) => run.errors + run.non2xx + run.inactive),
     };
   });
   const keycloakRow = summary.find((row) => row.key === 'keycloak');
@@ -283,5 +271,5 @@ try {
   });
   console.log(`\nresults: ${file}`);
 } finally {
-  await stopEverything();
+  await stopAll();
 }

@@ -37,6 +37,7 @@ import {
   startAuthServer,
   startKeycloakServer,
   stopAll,
+  stopAllOnSignal,
 } from './servers.js';
 import { ratio, type Summary, summarize } from './stats.js';
 
@@ -53,17 +54,9 @@ const orderOf = (round: number): readonly SystemName[] =>
 // Ctrl-C / SIGTERM: stop what runs, then exit. (A Keycloak still starting is stopped by the
 // launcher's own exit hook.) The run itself then fails on its closed connections: that is expected.
 let interrupted = false;
-const interrupt = async (): Promise<never> => {
-  await stopAll();
-  process.exit(130);
-};
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    interrupted = true;
-    console.error(`\n${signal}: stopping the servers`);
-    void interrupt();
-  });
-}
+stopAllOnSignal(() => {
+  interrupted = true;
+});
 
 /** `java -version` of the JDK the Keycloak launcher picks (`findJavaHome()`). */
 function javaVersion(): { home: string; version: string; short: string } {
@@ -194,7 +187,11 @@ try {
     if (phase) phase.rssAfterFlows = treeRss(servers[system].pid);
   }
 } catch (error) {
-  if (interrupted) await interrupt();
+  // Stopped by a signal: the error is the servers going away; the handler exits with 130.
+  if (interrupted) {
+    await stopAll();
+    process.exit(130);
+  }
   throw error;
 } finally {
   await stopAll();

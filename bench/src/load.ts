@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { median, percentile } from './stats.js';
 
 /**
  * HTTP load with autocannon (in this process, on loopback): a fixed number of connections, one
@@ -105,5 +106,27 @@ export function sampleEvery<T>(
       samples.push({ atMs: performance.now() - started, value: read() });
       return samples;
     },
+  };
+}
+
+/**
+ * One case of a side-by-side run: the medians of its interleaved load runs, every failure counted
+ * (`failedOf`: errors and non-2xx answers by default), and its concurrency-1 latency samples (µs).
+ */
+export function summarizeCase<Run extends LoadSample>(
+  runs: readonly Run[],
+  sequentialUs: readonly number[],
+  failedOf: (run: Run) => number = (run) => run.errors + run.non2xx,
+) {
+  return {
+    requestsPerSec: median(runs.map((run) => run.requestsPerSec)),
+    p50Ms: median(runs.map((run) => run.p50Ms)),
+    p99Ms: median(runs.map((run) => run.p99Ms)),
+    failed: runs.reduce((sum, run) => sum + failedOf(run), 0),
+    requests: runs.reduce((sum, run) => sum + run.requests, 0),
+    sequentialP50Us: percentile(sequentialUs, 50),
+    sequentialP99Us: percentile(sequentialUs, 99),
+    sequentialN: sequentialUs.length,
+    runs,
   };
 }

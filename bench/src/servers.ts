@@ -6,10 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { keycloakCacheDir, startKeycloak } from '@gatehouse/keycloak-runner';
 import {
   freePort,
+  type RunningRedis,
   type StartedProcess,
   type StartProcessOptions,
   startOnFreePort,
   startProcess,
+  startRedis,
 } from '@gatehouse/testkit';
 import { isAlive, processTree } from './process-memory.js';
 
@@ -35,11 +37,35 @@ const running = new Set<BenchServer>();
 /** Child servers (MCP servers, the tutorial's server) not stopped yet. */
 const children = new Set<ChildServer>();
 
+/** redis-server instances the bench started (testkit stops them when this process exits). */
+const redisServers = new Set<RunningRedis>();
+
 /** Stops every server still running; resolves when all have exited (also those already stopping). */
 export async function stopAll(): Promise<void> {
   await Promise.allSettled(
-    [...running, ...children].map((server: { stop(): Promise<void> }) => server.stop()),
+    [...running, ...children, ...redisServers].map((server: { stop(): Promise<void> }) =>
+      server.stop(),
+    ),
   );
+  redisServers.clear();
+}
+
+/** Ctrl-C or SIGTERM: every server is stopped (`stopAll`) before the bench exits with 130. */
+export function stopAllOnSignal(onSignal: () => void = () => {}): void {
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      onSignal();
+      console.error(`\n${signal}: stopping the servers`);
+      void stopAll().then(() => process.exit(130));
+    });
+  }
+}
+
+/** A fresh redis-server (testkit's), stopped by `stopAll` with the other servers. */
+export async function startBenchRedis(): Promise<RunningRedis> {
+  const redis = await startRedis();
+  redisServers.add(redis);
+  return redis;
 }
 
 /** Adds an idempotent `stop` (later calls wait for the first) and tracks the server until it exited. */

@@ -19,17 +19,10 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createIntrospectionVerifier, createJwtVerifier } from '@gatehouse/auth-core';
 import { KEYCLOAK_VERSION } from '@gatehouse/keycloak-runner';
-import {
-  bench,
-  freePort,
-  introspectionClient,
-  obtainToken,
-  type RunningRedis,
-  startRedis,
-} from '@gatehouse/testkit';
+import { bench, freePort, introspectionClient, obtainToken } from '@gatehouse/testkit';
 import { importJWK, type JSONWebKeySet, jwtVerify } from 'jose';
 import { keycloakTokenSource } from './keycloak-tokens.js';
-import { type LoadSample, load, sampleEvery } from './load.js';
+import { type LoadSample, load, sampleEvery, summarizeCase } from './load.js';
 import { checkToolsCall, mcpRequestHeaders, mcpSessionPool, TOOLS_CALL_BODY } from './mcp-calls.js';
 import { treeRss } from './process-memory.js';
 import { refreshChains } from './refresh-chains.js';
@@ -46,9 +39,11 @@ import {
   type ChildServer,
   REPO_ROOT,
   startAuthServer,
+  startBenchRedis,
   startChildServer,
   startKeycloakServer,
   stopAll,
+  stopAllOnSignal,
 } from './servers.js';
 import { median, percentile, ratio } from './stats.js';
 
@@ -65,17 +60,7 @@ const SCOPE = 'mcp:tools';
 /** The realm's `mcp-server` client secret (keycloak-runner's default) and ours alike. */
 const INTROSPECTOR = { id: 'mcp-server', secret: 'mcp-server-introspection-secret' };
 
-let redis: RunningRedis | undefined;
-const stopEverything = async () => {
-  await stopAll();
-  await redis?.stop();
-};
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`\n${signal}: stopping the servers`);
-    void stopEverything().then(() => process.exit(130));
-  });
-}
+stopAllOnSignal();
 
 /** The built MCP server (`apps/mcp-server/dist/main.js`), found through the dependency. */
 function mcpServerApp(): { appDir: string; main: string } {
@@ -137,7 +122,7 @@ try {
     // itself still runs on every request.
     AUTH_TOKEN_RATE_LIMIT: '100000000',
   };
-  redis = await startRedis();
+  const redis = await startBenchRedis();
   const authServers: Record<'sqlite' | 'redis', BenchServer> = {
     sqlite: await startAuthServer({ resources: asResources, env: asEnv }),
     redis: await startAuthServer({ store: redis.url, resources: asResources, env: asEnv }),
@@ -435,19 +420,7 @@ try {
   const mcpSummary = mcpCases.map((c) => {
     const runs = mcpRuns[c.key] ?? [];
     const single = sequential.find((result) => result.name === c.key)?.samplesUs ?? [];
-    return {
-      key: c.key,
-      name: c.name,
-      requestsPerSec: median(runs.map((run) => run.requestsPerSec)),
-      p50Ms: median(runs.map((run) => run.p50Ms)),
-      p99Ms: median(runs.map((run) => run.p99Ms)),
-      failed: runs.reduce((sum, run) => sum + run.errors + run.non2xx, 0),
-      requests: runs.reduce((sum, run) => sum + run.requests, 0),
-      sequentialP50Us: percentile(single, 50),
-      sequentialP99Us: percentile(single, 99),
-      sequentialN: single.length,
-      runs,
-    };
+    return { key: c.key, name: c.name, ...summarizeCase(runs, single) };
   });
   const bare = mcpSummary.find((row) => row.key === 'bare');
   const mcpTable = markdownTable([
@@ -642,5 +615,5 @@ try {
   });
   console.log(`\nRaw results: ${file}`);
 } finally {
-  await stopEverything();
+  await stopAll();
 }
