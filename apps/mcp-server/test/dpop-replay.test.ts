@@ -1,100 +1,42 @@
-import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import {
   createDpopHolder,
   createDpopProof,
   type DpopHolder,
   freePort,
-  READY_LINES,
   type RunningRedis,
   type StartedProcess,
-  startOnFreePort,
-  startProcess,
   startRedis,
 } from '@gatehouse/testkit';
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startMcpServer as startMcpProcess,
+  startTestIssuer,
+  type TestIssuer,
+} from './support/stack.js';
 
 /**
  * DPoP replay across instances, as a load-balanced deployment runs it: MCP server processes (each
  * on its own port, all with the same MCP_RESOURCE, the balancer's URL) trust an issuer that is an
- * in-test JWKS server (discovery metadata and a JWKS on loopback, tokens signed here with jose).
- * With MCP_DPOP_REPLAY_STORE pointing at one real redis-server, a proof used on one instance is
- * refused on another; with the in-memory default it is not, which is why the variable exists.
+ * in-test JWKS server (test/support/stack.ts). With MCP_DPOP_REPLAY_STORE pointing at one real
+ * redis-server, a proof used on one instance is refused on another; with the in-memory default it
+ * is not, which is why the variable exists.
  */
 
-const cwd = new URL('..', import.meta.url).pathname;
 const processes: StartedProcess[] = [];
-let jwksServer: Server;
-let issuer: string;
-let signingKey: { privateKey: CryptoKey; kid: string };
+let issuer: TestIssuer;
 let holder: DpopHolder;
 let redis: RunningRedis;
 let resource: string;
 
-/** An authorization server reduced to what a JWT-mode resource server fetches: metadata and JWKS. */
-async function startJwksIssuer(publicJwk: JWK): Promise<Server> {
-  const server = createServer((req, res) => {
-    const body =
-      req.url === '/.well-known/oauth-authorization-server'
-        ? { issuer, jwks_uri: `${issuer}/jwks` }
-        : req.url === '/jwks'
-          ? { keys: [publicJwk] }
-          : undefined;
-    res.writeHead(body ? 200 : 404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body ?? { error: 'not_found' }));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
-}
-
-/**
- * One MCP server process on a port of its own (another one when that was taken meanwhile);
- * `--conditions=development` runs the workspace packages' sources.
- */
+/** One MCP server instance for the shared resource; its URL. */
 async function startMcpServer(env: Record<string, string> = {}): Promise<string> {
-  return startOnFreePort(async (port) => {
-    const server = await startProcess(
-      'node',
-      ['--conditions=development', '--import', 'tsx', 'src/main.ts'],
-      {
-        cwd,
-        env: {
-          MCP_RESOURCE: resource,
-          MCP_PORT: String(port),
-          AUTH_ISSUER: issuer,
-          LOG_FORMAT: 'json',
-          ...env,
-        },
-        readyUrl: `http://127.0.0.1:${port}/healthz`,
-        readyLine: READY_LINES.mcpServer,
-      },
-    );
-    processes.push(server);
-    return `http://127.0.0.1:${port}/mcp`;
-  });
+  const server = await startMcpProcess(issuer.issuer, resource, env);
+  processes.push(server.process);
+  return server.url;
 }
 
 /** A DPoP-bound (cnf.jkt) RFC 9068 access token for the resource. */
-async function boundToken(): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({
-    iss: issuer,
-    sub: 'alice',
-    aud: resource,
-    client_id: 'client-1',
-    scope: 'mcp:tools',
-    iat: now,
-    exp: now + 300,
-    jti: randomUUID(),
-    cnf: { jkt: holder.jkt },
-  })
-    .setProtectedHeader({ alg: 'ES256', kid: signingKey.kid, typ: 'at+jwt' })
-    .sign(signingKey.privateKey);
-}
+const boundToken = () => issuer.token(resource, { cnf: { jkt: holder.jkt } });
 
 /** A fresh proof for POST to the resource URI (what the client addresses: the balancer). */
 const proof = (token: string) => createDpopProof(holder, token, { htu: resource });
@@ -119,15 +61,7 @@ async function expectAccepted(response: Response): Promise<void> {
 }
 
 beforeAll(async () => {
-  const issuerKey = await generateKeyPair('ES256', { extractable: true });
-  signingKey = { privateKey: issuerKey.privateKey, kid: randomUUID() };
-  const issuerJwk = {
-    ...(await exportJWK(issuerKey.publicKey)),
-    kid: signingKey.kid,
-    alg: 'ES256',
-  };
-  jwksServer = await startJwksIssuer(issuerJwk);
-  issuer = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
+  issuer = await startTestIssuer();
   holder = await createDpopHolder();
   redis = await startRedis();
   // The load balancer's URL: every instance publishes it, and proofs name it as htu.
@@ -137,10 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all(processes.map((server) => server.stop()));
   await redis?.stop();
-  jwksServer?.closeAllConnections();
-  await new Promise<void>((resolve) =>
-    jwksServer ? jwksServer.close(() => resolve()) : resolve(),
-  );
+  await issuer?.stop();
 });
 
 describe('DPoP replay across MCP server instances (issuer: an in-test JWKS server)', () => {

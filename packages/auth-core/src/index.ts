@@ -4,11 +4,10 @@
  * `@gatehouse/auth-core/koa`, `/node` and `/fetch`.
  */
 export type { AuthInfo, AuthInfoExtra } from './auth-info.js';
+export { type ParsedAuthorization, parseAuthorizationHeader } from './authorization-header.js';
 export {
   buildChallenge,
   type ChallengeParams,
-  type ParsedAuthorization,
-  parseAuthorizationHeader,
   quoteHeaderValue,
 } from './challenge.js';
 export {
@@ -56,6 +55,7 @@ export {
 export { type AuthLogger, silentLogger } from './logger.js';
 export {
   buildProtectedResourceMetadata,
+  createMetadataResponder,
   type ProtectedResourceMetadata,
   type ProtectedResourceMetadataOptions,
   type ProtectedResourceMetadataUrls,
@@ -89,6 +89,7 @@ export {
   type ScopePolicy,
 } from './scopes.js';
 export type { TokenVerifier, VerifiedToken } from './token.js';
+export { scopesForToolCalls, type ToolScopes } from './tool-scopes.js';
 export {
   createTokenVerifier,
   type IntrospectionVerification,

@@ -1,3 +1,4 @@
+import type { ResponseParts } from './error-response.js';
 import { canonicalizeResourceUri } from './resource.js';
 
 /** RFC 9728 §2 Protected Resource Metadata, the members this package publishes. */
@@ -61,5 +62,39 @@ export function protectedResourceMetadataUrls(resource: string): ProtectedResour
   return {
     pathInserted: `${url.origin}${WELL_KNOWN}${path}`,
     root: `${url.origin}${WELL_KNOWN}`,
+  };
+}
+
+/**
+ * Answers requests for the metadata at both well-known URLs (CORS open: browser clients read it
+ * before they have a token): the document for GET and HEAD, 204 for a preflight, 405 otherwise;
+ * `undefined` for any other path.
+ */
+export function createMetadataResponder(
+  metadata: ProtectedResourceMetadata,
+  urls: ProtectedResourceMetadataUrls,
+): (method: string, path: string) => ResponseParts | undefined {
+  const body = JSON.stringify(metadata);
+  const paths = new Set([new URL(urls.pathInserted).pathname, new URL(urls.root).pathname]);
+  const cors = {
+    'access-control-allow-origin': '*',
+    'access-control-allow-methods': 'GET, OPTIONS',
+    'access-control-allow-headers': 'mcp-protocol-version',
+  };
+  return (method, path) => {
+    if (!paths.has(path)) return undefined;
+    if (method === 'OPTIONS') return { status: 204, headers: cors, body: '' };
+    if (method !== 'GET' && method !== 'HEAD') {
+      return { status: 405, headers: { ...cors, allow: 'GET, OPTIONS' }, body: '' };
+    }
+    return {
+      status: 200,
+      headers: {
+        ...cors,
+        'content-type': 'application/json',
+        'cache-control': 'public, max-age=300',
+      },
+      body: method === 'HEAD' ? '' : body,
+    };
   };
 }

@@ -1,10 +1,10 @@
 import { z } from 'zod';
 import type { AuthInfo } from './auth-info.js';
-import { buildChallenge, type ChallengeParams, parseAuthorizationHeader } from './challenge.js';
+import { parseAuthorizationHeader } from './authorization-header.js';
 import { createDpopProofVerifier, DEFAULT_DPOP_ALGORITHMS, type DpopOptions } from './dpop.js';
+import { type AuthFailure, createErrorResponder, type ResponseParts } from './error-response.js';
 import {
   AuthError,
-  clientDescription,
   InsufficientScopeError,
   InvalidRequestError,
   InvalidTokenError,
@@ -14,6 +14,7 @@ import { parseOptions } from './internal/options.js';
 import { type AuthLogger, silentLogger } from './logger.js';
 import {
   buildProtectedResourceMetadata,
+  createMetadataResponder,
   type ProtectedResourceMetadata,
   type ProtectedResourceMetadataUrls,
   protectedResourceMetadataUrls,
@@ -26,6 +27,8 @@ import {
   type IntrospectionVerification,
   type JwtVerification,
 } from './verifier.js';
+
+export type { AuthFailure, ResponseParts } from './error-response.js';
 
 /** A request as the core sees it; each adapter builds one from its framework's request. */
 export interface AuthRequest {
@@ -42,20 +45,6 @@ export interface AuthRequest {
   readonly correlationId?: string | undefined;
 }
 
-/** A framework-neutral HTTP response an adapter writes out. */
-export interface ResponseParts {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string | readonly string[]>>;
-  readonly body: string;
-}
-
-export type AuthFailure = {
-  readonly ok: false;
-  /** Why; absent when the request simply carried no credentials (401 without an error code). */
-  readonly error: AuthError | undefined;
-  readonly correlationId: string;
-  readonly response: ResponseParts;
-};
 export type AuthOutcome = { readonly ok: true; readonly authInfo: AuthInfo } | AuthFailure;
 
 export interface ResourceServerOptions {
@@ -152,68 +141,12 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     resourceDocumentation: options.resourceDocumentation,
     dpopSigningAlgValuesSupported: dpopAlgorithms,
   });
-  const metadataBody = JSON.stringify(metadata);
-  const metadataPaths = new Set([
-    new URL(metadataUrls.pathInserted).pathname,
-    new URL(metadataUrls.root).pathname,
-  ]);
-
-  const challengeFor = (error: AuthError | undefined, scope: readonly string[]): string[] => {
-    const params: ChallengeParams = {
-      error: error?.error === 'temporarily_unavailable' ? undefined : error?.error,
-      errorDescription: error ? clientDescription(error) : undefined,
-      scope: error instanceof InsufficientScopeError ? error.requiredScopes : scope,
-      resourceMetadata: metadataUrls.pathInserted,
-    };
-    if (error?.error === 'invalid_dpop_proof')
-      return [buildChallenge('DPoP', { ...params, algs: dpopAlgorithms })];
-    const challenges = [buildChallenge('Bearer', params)];
-    if (error?.reason === 'dpop_bound_token_as_bearer') {
-      challenges.push(buildChallenge('DPoP', { algs: dpopAlgorithms }));
-    }
-    return challenges;
-  };
-
-  const fail = (
-    error: AuthError | undefined,
-    scope: readonly string[],
-    correlationId: string,
-    request?: AuthRequest,
-  ): AuthFailure => {
-    const status = error?.status ?? 401;
-    const headers: Record<string, string | readonly string[]> = {
-      'content-type': 'application/json',
-      'cache-control': 'no-store',
-      'access-control-expose-headers': 'WWW-Authenticate',
-    };
-    if (status === 503) headers['retry-after'] = '5';
-    else headers['www-authenticate'] = challengeFor(error, scope);
-    const body = JSON.stringify({
-      ...(error ? { error: error.error } : {}),
-      error_description: error ? clientDescription(error) : 'An access token is required',
-      correlation_id: correlationId,
-    });
-    if (error) {
-      // Only the path is logged: the query string might be where a client put its token.
-      logger.warn(
-        {
-          correlationId,
-          status,
-          error: error.error,
-          reason: error.reason,
-          detail: error.message,
-          ...(request ? { method: request.method, path: pathOf(request.url) } : {}),
-        },
-        'request refused',
-      );
-    }
-    return {
-      ok: false,
-      error,
-      correlationId,
-      response: { status, headers, body },
-    };
-  };
+  const metadataResponse = createMetadataResponder(metadata, metadataUrls);
+  const fail = createErrorResponder({
+    resourceMetadata: metadataUrls.pathInserted,
+    dpopAlgorithms,
+    logger,
+  });
 
   const checkScopes = (
     authInfo: AuthInfo,
@@ -235,27 +168,7 @@ export function createResourceServer(options: ResourceServerOptions): ResourceSe
     metadataUrls,
     verifier,
     checkScopes: (authInfo, required) => checkScopes(authInfo, required),
-    metadataResponse(method, path) {
-      if (!metadataPaths.has(path)) return undefined;
-      const cors = {
-        'access-control-allow-origin': '*',
-        'access-control-allow-methods': 'GET, OPTIONS',
-        'access-control-allow-headers': 'mcp-protocol-version',
-      };
-      if (method === 'OPTIONS') return { status: 204, headers: cors, body: '' };
-      if (method !== 'GET' && method !== 'HEAD') {
-        return { status: 405, headers: { ...cors, allow: 'GET, OPTIONS' }, body: '' };
-      }
-      return {
-        status: 200,
-        headers: {
-          ...cors,
-          'content-type': 'application/json',
-          'cache-control': 'public, max-age=300',
-        },
-        body: method === 'HEAD' ? '' : metadataBody,
-      };
-    },
+    metadataResponse,
     async authenticate(request, authenticateOptions) {
       // Made only when a request fails: the success path stays free of it.
       const correlationId = () => request.correlationId ?? crypto.randomUUID();
@@ -327,9 +240,4 @@ function hasAccessToken(params: AuthRequest['bodyParams']): boolean {
   if (!params) return false;
   if (params instanceof URLSearchParams) return params.has('access_token');
   return Object.hasOwn(params, 'access_token');
-}
-
-function pathOf(url: string): string {
-  const end = url.search(/[?#]/);
-  return end === -1 ? url : url.slice(0, end);
 }

@@ -4,13 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authenticateFetchRequest,
   protectedResourceMetadataResponse,
+  requireScopesResponse,
 } from '../src/adapters/fetch.js';
-import { koaAuth, koaProtectedResourceMetadata } from '../src/adapters/koa.js';
+import { koaAuth, koaProtectedResourceMetadata, koaRequireScopes } from '../src/adapters/koa.js';
+import { authenticateNodeRequest, requireScopes } from '../src/adapters/node.js';
 import { type AuthInfo, createResourceServer, type ResourceServer } from '../src/index.js';
 import { listen, send } from './support/http.js';
 import { TestIssuer } from './support/test-issuer.js';
 
 const RESOURCE = 'http://localhost:3000/mcp';
+/** The step-up case of every adapter: `/admin` needs mcp:admin on top of mcp:tools. */
+const ADMIN_SCOPES = ['mcp:tools', 'mcp:admin'];
+const scopesForPath = (path: string) => (path.startsWith('/admin') ? ADMIN_SCOPES : []);
 let issuer: TestIssuer;
 let rs: ResourceServer;
 
@@ -36,6 +41,27 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+/** The same step-up behaviour through each adapter's requireScopes (`/admin` needs mcp:admin). */
+function itStepsUp(origin: () => string) {
+  it('answers 403 insufficient_scope naming every scope the operation needs, and passes a token that has them', async () => {
+    const tools = await issuer.token();
+    const denied = await send(`${origin()}/admin`, {
+      headers: { authorization: `Bearer ${tools}` },
+    });
+    expect(denied.status).toBe(403);
+    expect(denied.json().error).toBe('insufficient_scope');
+    expect(denied.headers['www-authenticate']).toContain('scope="mcp:tools mcp:admin"');
+    // The token is good for operations that need no more than it has.
+    const mcp = await send(`${origin()}/mcp`, { headers: { authorization: `Bearer ${tools}` } });
+    expect(mcp.status).toBe(200);
+    const admin = await issuer.token({ scope: 'mcp:tools mcp:admin' });
+    const allowed = await send(`${origin()}/admin`, {
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    expect(allowed.status).toBe(200);
+  });
+}
+
 describe('koa adapter (real koa app over HTTP)', () => {
   let app: Awaited<ReturnType<typeof listen>>;
   beforeAll(async () => {
@@ -51,6 +77,7 @@ describe('koa adapter (real koa app over HTTP)', () => {
       await next();
     });
     koa.use(koaAuth(rs));
+    koa.use(koaRequireScopes(rs, (ctx) => scopesForPath(ctx.path)));
     koa.use((ctx) => {
       const auth = ctx.state.auth as AuthInfo;
       ctx.body = {
@@ -61,6 +88,7 @@ describe('koa adapter (real koa app over HTTP)', () => {
     app = await listen(koa.callback());
   });
   afterAll(() => app.close());
+  itStepsUp(() => app.origin);
 
   it('passes a valid request on with ctx.state.auth and ctx.req.auth set', async () => {
     const res = await send(`${app.origin}/mcp`, {
@@ -111,15 +139,19 @@ describe('fetch adapter (Request/Response, served over HTTP)', () => {
         protectedResourceMetadataResponse(rs, request) ??
         (await (async () => {
           const result = await authenticateFetchRequest(rs, request);
-          return result instanceof Response
-            ? result
-            : Response.json({ subject: result.extra.subject });
+          if (result instanceof Response) return result;
+          const scopes = scopesForPath(new URL(request.url).pathname);
+          return (
+            requireScopesResponse(rs, result, scopes) ??
+            Response.json({ subject: result.extra.subject })
+          );
         })());
       res.writeHead(response.status, Object.fromEntries(response.headers));
       res.end(await response.text());
     });
   });
   afterAll(() => app.close());
+  itStepsUp(() => app.origin);
 
   it('resolves the AuthInfo for a valid request', async () => {
     const res = await send(`${app.origin}/mcp`, {
@@ -158,5 +190,27 @@ describe('fetch adapter (Request/Response, served over HTTP)', () => {
   it('serves the metadata at the root well-known URL', async () => {
     const res = await send(`${app.origin}/.well-known/oauth-protected-resource`);
     expect(res.json().resource).toBe(RESOURCE);
+  });
+});
+
+describe('node adapter (node:http server)', () => {
+  let app: Awaited<ReturnType<typeof listen>>;
+  beforeAll(async () => {
+    app = await listen(async (req, res) => {
+      const auth = await authenticateNodeRequest(rs, req, res);
+      if (!auth || !requireScopes(rs, auth, scopesForPath(req.url ?? '/'), res)) return;
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ subject: auth.extra.subject }));
+    });
+  });
+  afterAll(() => app.close());
+  itStepsUp(() => app.origin);
+
+  it('passes a valid request, and answers 401 without a token', async () => {
+    const ok = await send(`${app.origin}/mcp`, {
+      headers: { authorization: `Bearer ${await issuer.token()}` },
+    });
+    expect(ok.json()).toEqual({ subject: 'alice' });
+    expect((await send(`${app.origin}/mcp`)).status).toBe(401);
   });
 });

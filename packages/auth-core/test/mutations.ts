@@ -167,6 +167,28 @@ export const mutations: readonly RuleMutation[] = [
     tests: ['test/introspection.test.ts'],
   },
   {
+    rule: 'step-up refused without the scopes (koa)',
+    edits: [edit('src/adapters/koa.ts', '    if (denied) {', '    if (false) {')],
+    tests: ['test/adapters.test.ts'],
+  },
+  {
+    rule: 'step-up refused without the scopes (node)',
+    edits: [edit('src/adapters/node.ts', 'if (denied) writeResponse', 'if (false) writeResponse')],
+    tests: ['test/adapters.test.ts'],
+  },
+  {
+    rule: 'step-up refused without the scopes (fetch)',
+    edits: [
+      edit('src/adapters/fetch.ts', 'return denied ? toResponse', 'return false ? toResponse'),
+    ],
+    tests: ['test/adapters.test.ts'],
+  },
+  {
+    rule: 'per-tool scopes of every tools/call',
+    edits: [edit('src/tool-scopes.ts', 'needed.add(scope)', 'void scope')],
+    tests: ['test/units.test.ts'],
+  },
+  {
     rule: 'introspection refuses refresh tokens',
     edits: [edit('src/introspection.ts', 'type !== undefined &&', 'false &&')],
     tests: ['test/introspection.test.ts'],
@@ -280,12 +302,12 @@ export const mutations: readonly RuleMutation[] = [
   },
   {
     rule: 'one Authorization header',
-    edits: [edit('src/challenge.ts', 'if (values.length > 1)', 'if (false)')],
+    edits: [edit('src/authorization-header.ts', 'if (values.length > 1)', 'if (false)')],
     tests: ['test/resource-server.test.ts'],
   },
   {
     rule: 'credentials are one token68',
-    edits: [edit('src/challenge.ts', 'if (!TOKEN68.test(credentials))', 'if (false)')],
+    edits: [edit('src/authorization-header.ts', 'if (!TOKEN68.test(credentials))', 'if (false)')],
     tests: ['test/resource-server.test.ts'],
   },
   {

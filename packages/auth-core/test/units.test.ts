@@ -11,6 +11,7 @@ import {
   parseScopes,
   protectedResourceMetadataUrls,
   quoteHeaderValue,
+  scopesForToolCalls,
   tryCanonicalizeResourceUri,
 } from '../src/index.js';
 
@@ -127,6 +128,45 @@ describe('scopes', () => {
   it('never lets a narrower scope imply a broader one', () => {
     const policy = createScopePolicy({ 'mcp:admin': ['mcp:tools'] });
     expect(policy.missing(['mcp:tools'], ['mcp:admin'])).toEqual(['mcp:admin']);
+  });
+});
+
+describe('per-tool scopes (scopesForToolCalls)', () => {
+  const call = (name: unknown, id = 1) => ({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name },
+  });
+  const toolScopes = new Map([
+    ['add', ['mcp:tools']],
+    ['status', ['mcp:tools', 'mcp:admin']],
+  ]);
+
+  it('names the scopes of the tool a tools/call message calls, and of every call in a batch', () => {
+    expect(scopesForToolCalls(call('status'), toolScopes)).toEqual(['mcp:tools', 'mcp:admin']);
+    expect(scopesForToolCalls([call('add'), call('status', 2)], toolScopes)).toEqual([
+      'mcp:tools',
+      'mcp:admin',
+    ]);
+    // A lookup function works as the map does.
+    expect(scopesForToolCalls(call('status'), (tool) => toolScopes.get(tool))).toEqual([
+      'mcp:tools',
+      'mcp:admin',
+    ]);
+  });
+
+  it('needs nothing for other methods, unknown tools and malformed messages', () => {
+    for (const message of [
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      call('no_such_tool'),
+      call(42),
+      { method: 'tools/call' },
+      null,
+      'tools/call',
+      [],
+    ])
+      expect(scopesForToolCalls(message, toolScopes)).toEqual([]);
   });
 });
 

@@ -1,21 +1,13 @@
 import { z } from 'zod';
-import { result, SCOPE_TOOLS, type ToolModule } from './tool.js';
+import { defineTool, result, SCOPE_TOOLS } from './tool.js';
 
-export const addNumbers: ToolModule = {
+export const addNumbers = defineTool({
   name: 'add_numbers',
   scopes: [SCOPE_TOOLS],
-  register(server) {
-    server.registerTool(
-      'add_numbers',
-      {
-        title: 'Add two numbers',
-        description: 'Adds a and b.',
-        inputSchema: z.object({ a: z.number().finite(), b: z.number().finite() }),
-        outputSchema: z.object({ sum: z.number() }),
-        annotations: { readOnlyHint: true },
-        _meta: { 'gatehouse/scopes': [SCOPE_TOOLS] },
-      },
-      async ({ a, b }) => result({ sum: a + b }, `${a} + ${b} = ${a + b}`),
-    );
-  },
-};
+  title: 'Add two numbers',
+  description: 'Adds a and b.',
+  inputSchema: z.object({ a: z.number().finite(), b: z.number().finite() }),
+  outputSchema: z.object({ sum: z.number() }),
+  annotations: { readOnlyHint: true },
+  run: ({ a, b }) => result({ sum: a + b }, `${a} + ${b} = ${a + b}`),
+});

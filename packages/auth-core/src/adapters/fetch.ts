@@ -52,6 +52,19 @@ export async function authenticateFetchRequest(
   return outcome.ok ? outcome.authInfo : toResponse(outcome.response);
 }
 
+/**
+ * Per-operation scopes (step-up) after {@link authenticateFetchRequest}: the 403
+ * `insufficient_scope` response naming `scopes` when `authInfo` lacks one, else `undefined`.
+ */
+export function requireScopesResponse(
+  server: ResourceServer,
+  authInfo: AuthInfo,
+  scopes: readonly string[],
+): Response | undefined {
+  const denied = scopes.length > 0 ? server.checkScopes(authInfo, scopes) : undefined;
+  return denied ? toResponse(denied.response) : undefined;
+}
+
 /** Answers a metadata request, or `undefined` when the request is for another path. */
 export function protectedResourceMetadataResponse(
   server: ResourceServer,

@@ -56,6 +56,28 @@ export function koaAuth(server: ResourceServer, options: KoaAuthOptions = {}): K
   };
 }
 
+/**
+ * koa middleware for per-operation scopes (step-up), after {@link koaAuth}: `scopesOf` names the
+ * scopes this request needs (e.g. `scopesForToolCalls` of its JSON-RPC body); when the token lacks
+ * one, the 403 `insufficient_scope` response naming all of them is set and `next` is not called.
+ */
+export function koaRequireScopes(
+  server: ResourceServer,
+  scopesOf: (ctx: KoaContextLike) => readonly string[] | undefined,
+): KoaMiddleware {
+  return async (ctx, next) => {
+    const scopes = scopesOf(ctx);
+    const auth = ctx.state.auth;
+    const denied =
+      auth && scopes && scopes.length > 0 ? server.checkScopes(auth, scopes) : undefined;
+    if (denied) {
+      respond(ctx, denied.response);
+      return;
+    }
+    await next();
+  };
+}
+
 /** koa middleware serving the RFC 9728 metadata at both well-known paths. */
 export function koaProtectedResourceMetadata(server: ResourceServer): KoaMiddleware {
   return async (ctx, next) => {

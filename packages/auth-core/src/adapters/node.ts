@@ -77,6 +77,22 @@ export async function authenticateNodeRequest(
   return outcome.authInfo;
 }
 
+/**
+ * Per-operation scopes (step-up) after {@link authenticateNodeRequest}: `true` when `authInfo`
+ * holds every one of `scopes`; otherwise writes the 403 `insufficient_scope` response naming them
+ * and returns `false`.
+ */
+export function requireScopes(
+  server: ResourceServer,
+  authInfo: AuthInfo,
+  scopes: readonly string[],
+  res: NodeResponseLike,
+): boolean {
+  const denied = scopes.length > 0 ? server.checkScopes(authInfo, scopes) : undefined;
+  if (denied) writeResponse(res, denied.response);
+  return denied === undefined;
+}
+
 /** Serves the RFC 9728 metadata at both well-known paths; returns `false` for other paths. */
 export function serveProtectedResourceMetadata(
   server: ResourceServer,

@@ -1,0 +1,108 @@
+import { freePort, type StartedProcess } from '@gatehouse/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type RunningMcpServer,
+  startMcpServer,
+  startTestIssuer,
+  type TestIssuer,
+} from './support/stack.js';
+
+/**
+ * The MCP server's HTTP layer as a client meets it (a real process; issuer: an in-test JWKS server):
+ * the body limits, JSON errors and the per-tool scope check, and tools/list publishing the scopes
+ * the server enforces.
+ */
+
+let issuer: TestIssuer;
+let server: RunningMcpServer;
+let resource: string;
+const processes: StartedProcess[] = [];
+
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+  resource = `http://localhost:${await freePort()}/mcp`;
+  server = await startMcpServer(issuer.issuer, resource);
+  processes.push(server.process);
+});
+afterAll(async () => {
+  await Promise.all(processes.map((process) => process.stop()));
+  await issuer?.stop();
+});
+
+const post = (token: string | undefined, body: string) =>
+  fetch(server.url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-06-18',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body,
+  });
+const call = (name: string, args: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/call',
+    params: { name, arguments: args },
+  });
+
+describe('the JSON-RPC body', () => {
+  it('answers 413 for a body over 4 MB, and 400 Parse error for one that is not JSON', async () => {
+    const token = await issuer.token(resource);
+    const large = await post(token, `{"jsonrpc":"2.0","pad":"${'x'.repeat(4 * 1024 * 1024)}"}`);
+    expect(large.status).toBe(413);
+    expect((await large.json()).error.message).toBe('Request body too large');
+    const garbled = await post(token, '{"jsonrpc": "2.0", "id": 1,');
+    expect(garbled.status).toBe(400);
+    expect((await garbled.json()).error.code).toBe(-32700);
+  });
+
+  it('is not read before the caller is authenticated: 401 for an anonymous body over the limit', async () => {
+    const response = await post(undefined, `{"pad":"${'x'.repeat(4 * 1024 * 1024)}"}`);
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('per-tool scopes', () => {
+  it('refuses a tool whose scopes the token lacks with 403 insufficient_scope naming them all', async () => {
+    const tools = await issuer.token(resource);
+    const denied = await post(tools, call('server_status'));
+    expect(denied.status).toBe(403);
+    expect(denied.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
+    expect(denied.headers.get('www-authenticate')).toContain('scope="mcp:tools mcp:admin"');
+    const allowed = await post(tools, call('add_numbers', { a: 2, b: 3 }));
+    expect(allowed.status).toBe(200);
+    expect(await allowed.text()).toContain('"sum":5');
+    const admin = await issuer.token(resource, { scope: 'mcp:admin' });
+    expect((await post(admin, call('server_status'))).status).toBe(200);
+  });
+
+  it('publishes in tools/list the scopes it enforces, for every tool', async () => {
+    const admin = await issuer.token(resource, { scope: 'mcp:tools mcp:admin' });
+    const listed = await post(
+      admin,
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
+    );
+    const text = await listed.text();
+    const json = JSON.parse(text.startsWith('{') ? text : (/^data: (.*)$/m.exec(text)?.[1] ?? ''));
+    const published = Object.fromEntries(
+      (json.result.tools as Array<{ name: string; _meta?: Record<string, unknown> }>).map(
+        (tool) => [tool.name, tool._meta?.['gatehouse/scopes']],
+      ),
+    );
+    expect(published).toEqual({
+      add_numbers: ['mcp:tools'],
+      multiply_numbers: ['mcp:tools'],
+      whoami: ['mcp:tools'],
+      server_status: ['mcp:tools', 'mcp:admin'],
+    });
+    // A token with only mcp:tools is refused exactly the tools published as needing more.
+    const tools = await issuer.token(resource);
+    for (const [name, scopes] of Object.entries(published)) {
+      const status = (await post(tools, call(name, { a: 1, b: 1, x: 1, y: 1 }))).status;
+      expect(status, name).toBe((scopes as string[]).includes('mcp:admin') ? 403 : 200);
+    }
+  });
+});
