@@ -76,7 +76,8 @@ export interface RunningMcpServer {
 
 /**
  * One MCP server process on a port of its own (another one when that was taken meanwhile), for
- * `resource` and trusting `issuer`; `--conditions=development` runs the workspace packages' sources.
+ * `resource` and trusting `issuer`; the conditions run the workspace packages' sources (auth-core's
+ * is `@gatehouse/source`, a name no consumer of the published package sets).
  */
 export function startMcpServer(
   issuer: string,
@@ -86,7 +87,7 @@ export function startMcpServer(
   return startOnFreePort(async (port) => {
     const process = await startProcess(
       'node',
-      ['--conditions=development', '--import', 'tsx', 'src/main.ts'],
+      ['--conditions=development', '--conditions=@gatehouse/source', '--import', 'tsx', 'src/main.ts'],
       {
         cwd,
         env: {

@@ -60,11 +60,12 @@ export function koaAuth(server: ResourceServer, options: KoaAuthOptions = {}): K
  * koa middleware for per-operation scopes (step-up), after {@link koaAuth}: `scopesOf` names the
  * scopes this request needs (e.g. `scopesForToolCalls` of its JSON-RPC body); when the token lacks
  * one, the 403 `insufficient_scope` response naming all of them is set and `next` is not called.
+ * `Ctx` is your koa context type (`koaRequireScopes<Koa.Context>(...)`), so `scopesOf` can read it.
  */
-export function koaRequireScopes(
+export function koaRequireScopes<Ctx extends KoaContextLike = KoaContextLike>(
   server: ResourceServer,
-  scopesOf: (ctx: KoaContextLike) => readonly string[] | undefined,
-): KoaMiddleware {
+  scopesOf: (ctx: Ctx) => readonly string[] | undefined,
+): (ctx: Ctx, next: () => Promise<unknown>) => Promise<void> {
   return async (ctx, next) => {
     const scopes = scopesOf(ctx);
     const auth = ctx.state.auth;
