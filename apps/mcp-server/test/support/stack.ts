@@ -87,7 +87,13 @@ export function startMcpServer(
   return startOnFreePort(async (port) => {
     const process = await startProcess(
       'node',
-      ['--conditions=development', '--conditions=@gatehouse/source', '--import', 'tsx', 'src/main.ts'],
+      [
+        '--conditions=development',
+        '--conditions=@gatehouse/source',
+        '--import',
+        'tsx',
+        'src/main.ts',
+      ],
       {
         cwd,
         env: {
