@@ -46,19 +46,7 @@ export async function startStack(
       },
       ...(options.extraResources ?? []),
     ];
-    const authServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-      cwd: app('auth-server'),
-      env: {
-        AUTH_ISSUER: issuer,
-        AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-e2e-')), 'auth.db')}`,
-        AUTH_USERS: `${ALICE.username}:${ALICE.password}`,
-        AUTH_RESOURCES: JSON.stringify(resources),
-        LOG_FORMAT: 'json',
-        ...options.authEnv,
-      },
-      readyUrl: `${issuer}/readyz`,
-      readyLine: READY_LINES.authServer,
-    });
+    const authServer = await startAuthServer(authPort, resources, options.authEnv);
     let mcpServer: StartedProcess;
     try {
       mcpServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
@@ -80,5 +68,27 @@ export async function startStack(
         await Promise.all([mcpServer.stop(), authServer.stop()]);
       },
     };
+  });
+}
+
+/** The authorization server alone on `port`, with ALICE and `resources` (AUTH_RESOURCES entries). */
+export function startAuthServer(
+  port: number,
+  resources: readonly unknown[],
+  env: Record<string, string> = {},
+): Promise<StartedProcess> {
+  const issuer = `http://localhost:${port}`;
+  return startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
+    cwd: app('auth-server'),
+    env: {
+      AUTH_ISSUER: issuer,
+      AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-e2e-')), 'auth.db')}`,
+      AUTH_USERS: `${ALICE.username}:${ALICE.password}`,
+      AUTH_RESOURCES: JSON.stringify(resources),
+      LOG_FORMAT: 'json',
+      ...env,
+    },
+    readyUrl: `${issuer}/readyz`,
+    readyLine: READY_LINES.authServer,
   });
 }

@@ -14,8 +14,12 @@ export interface NodeRequestLike {
   readonly headersDistinct?: Readonly<Record<string, readonly string[] | undefined>>;
   /** A body an earlier middleware parsed (express, body parsers), checked for `access_token`. */
   readonly body?: unknown;
-  /** Set on success, where the MCP SDK's Node transport reads it. */
-  auth?: AuthInfo;
+  /**
+   * Set on success to the {@link AuthInfo}, where the MCP SDK's Node transport reads it. Typed
+   * `unknown` here so that requests whose `auth` another package declares (the MCP SDK augments
+   * Express's and Node's request with its own `AuthInfo` type) are accepted as they are.
+   */
+  auth?: unknown;
 }
 
 export interface NodeResponseLike {
