@@ -19,12 +19,13 @@ import { z } from 'zod';
 const issuer = process.env.AUTH_ISSUER ?? 'http://localhost:4000';
 const resource = new URL(process.env.MCP_RESOURCE ?? 'http://localhost:3000/mcp');
 
-// Against Keycloak: issuer `http://localhost:8180/realms/mcp`, and `allowPlainJwt: true` (its
-// access tokens are typed `JWT`), or introspection: { mode: 'introspection', clientId, clientSecret }.
+// Against Keycloak, by environment alone: AUTH_ISSUER=<its realm URL> and AUTH_ALLOW_PLAIN_JWT=true
+// (Keycloak types its access tokens `JWT`, not RFC 9068's `at+jwt`). Introspection instead:
+// verification: { mode: 'introspection', clientId, clientSecret }.
 const rs = createResourceServer({
   resource: resource.href,
   issuer,
-  verification: { mode: 'jwt' },
+  verification: { mode: 'jwt', allowPlainJwt: process.env.AUTH_ALLOW_PLAIN_JWT === 'true' },
   scopesSupported: ['mcp:tools', 'mcp:admin'],
   requiredScopes: ['mcp:tools'],
   scopeHierarchy: { 'mcp:admin': ['mcp:tools'] },

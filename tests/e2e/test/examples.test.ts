@@ -9,6 +9,7 @@ import {
 import { UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectV2, finishAuthV2 } from './clients.js';
+import { startKeycloakRealm } from './keycloak-stack.js';
 import { ALICE, startAuthServer } from './stack.js';
 
 /**
@@ -20,7 +21,7 @@ import { ALICE, startAuthServer } from './stack.js';
  */
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
-const EXAMPLES = ['express', 'node-http', 'fetch'] as const;
+const EXAMPLES = ['express', 'hono', 'node-http', 'fetch'] as const;
 
 for (const example of EXAMPLES) {
   describe(`examples/${example}`, () => {
@@ -105,3 +106,49 @@ for (const example of EXAMPLES) {
     });
   });
 }
+
+describe('examples/express against a real Keycloak, by environment alone', () => {
+  let realm: Awaited<ReturnType<typeof startKeycloakRealm>>;
+  let server: StartedProcess;
+  beforeAll(async () => {
+    realm = await startKeycloakRealm();
+    server = await startProcess('node', ['--import', 'tsx', 'src/server.ts'], {
+      cwd: join(repoRoot, 'examples', 'express'),
+      env: {
+        AUTH_ISSUER: realm.keycloak.issuer,
+        AUTH_ALLOW_PLAIN_JWT: 'true',
+        MCP_RESOURCE: realm.mcpUrl,
+      },
+      readyUrl: `http://localhost:${realm.mcpPort}/.well-known/oauth-protected-resource/mcp`,
+      readyLine: 'example-express: MCP server at',
+    });
+  }, 300_000);
+  afterAll(async () => {
+    await server?.stop();
+    await realm?.keycloak.stop();
+  });
+
+  it('an SDK v2 client registers at Keycloak, signs in on its page, calls a tool, and is sent to step up for mcp:admin', async () => {
+    const provider = new HeadlessOAuthProvider({ issuer: realm.keycloak.issuer, login: ALICE });
+    await expect(connectV2(realm.mcpUrl, provider)).rejects.toBeInstanceOf(UnauthorizedError);
+    const authorization = provider.authorizationUrls[0] as URL;
+    expect(authorization.origin + authorization.pathname).toBe(
+      `${realm.keycloak.issuer}/protocol/openid-connect/auth`,
+    );
+    await finishAuthV2(realm.mcpUrl, provider);
+    const client = await connectV2(realm.mcpUrl, provider);
+    expect((await client.callTool({ name: 'add', arguments: { a: 2, b: 3 } })).content).toEqual([
+      { type: 'text', text: '5' },
+    ]);
+    const who = await client.callTool({ name: 'whoami', arguments: {} });
+    expect((who.content as Array<{ text: string }>)[0]?.text).toMatch(/ via /);
+    // The example's 403 sends the client back to Keycloak for mcp:admin. Keycloak answers that
+    // authorization request with "Invalid scopes: mcp:tools mcp:admin" for the client the SDK
+    // registered by DCR (keycloak.test.ts steps up with obtainToken's own registration), so the
+    // call stays refused: the step-up request is the example's part, the refusal Keycloak's.
+    await expect(client.callTool({ name: 'admin_status', arguments: {} })).rejects.toThrow();
+    const stepUp = provider.authorizationUrls.at(-1) as URL;
+    expect(stepUp.searchParams.get('scope')?.split(' ')).toContain('mcp:admin');
+    await client.close();
+  });
+});
