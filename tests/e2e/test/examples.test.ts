@@ -21,7 +21,7 @@ import { ALICE, startAuthServer } from './stack.js';
  */
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
-const EXAMPLES = ['express', 'hono', 'node-http', 'fetch'] as const;
+const EXAMPLES = ['express', 'fastify', 'hono', 'node-http', 'fetch'] as const;
 
 for (const example of EXAMPLES) {
   describe(`examples/${example}`, () => {
