@@ -236,44 +236,53 @@ describe('introspection of JWT access tokens', () => {
   });
 
   it('keeps JWTs signed with a retired key active while that key is published, and no longer', async () => {
-    const { tokens } = await signIn(server);
-    const kid = (token: unknown) =>
-      JSON.parse(Buffer.from(String(token).split('.')[0] ?? '', 'base64url').toString()).kid;
-    const rotated = await runApp('src/cli.ts', ['keys', 'rotate'], { env: server.env });
-    expect(rotated.status, rotated.stderr).toBe(0);
-    // The server picks up the new keys within AUTH_KEY_REFRESH_INTERVAL (1 s here).
-    let fresh = tokens;
-    for (
-      let attempt = 0;
-      attempt < 40 && kid(fresh.access_token) === kid(tokens.access_token);
-      attempt++
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      fresh = (await signIn(server)).tokens;
-    }
-    expect(kid(fresh.access_token)).not.toBe(kid(tokens.access_token));
-    expect((await introspect(server, tokens.access_token)).body.active).toBe(true);
-    expect((await introspect(server, fresh.access_token)).body.active).toBe(true);
+    // Its own server: the suite's 4 s access tokens could expire while the new keys are picked up.
+    const keyed = await startAuthServer({
+      AUTH_CLIENTS: JSON.stringify([introspectionClient(INTROSPECTOR)]),
+      AUTH_KEY_REFRESH_INTERVAL: '1',
+    });
+    try {
+      const { tokens } = await signIn(keyed);
+      const kid = (token: unknown) =>
+        JSON.parse(Buffer.from(String(token).split('.')[0] ?? '', 'base64url').toString()).kid;
+      const rotated = await runApp('src/cli.ts', ['keys', 'rotate'], { env: keyed.env });
+      expect(rotated.status, rotated.stderr).toBe(0);
+      // The server picks up the new keys within AUTH_KEY_REFRESH_INTERVAL (1 s here).
+      let fresh = tokens;
+      for (
+        let attempt = 0;
+        attempt < 40 && kid(fresh.access_token) === kid(tokens.access_token);
+        attempt++
+      ) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        fresh = (await signIn(keyed)).tokens;
+      }
+      expect(kid(fresh.access_token)).not.toBe(kid(tokens.access_token));
+      expect((await introspect(keyed, tokens.access_token)).body.active).toBe(true);
+      expect((await introspect(keyed, fresh.access_token)).body.active).toBe(true);
 
-    // The server deletes a retired key an hour after the access tokens it signed expire
-    // (keys/keystore.ts); done here in the store, as that clean-up does. Once the key is no longer
-    // published, its tokens are no longer active.
-    const db = new Database(server.dbPath);
-    db.prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL').run();
-    db.close();
-    const published = async () =>
-      (
-        (await (await fetch(`${server.issuer}/jwks`)).json()) as { keys: Array<{ kid: string }> }
-      ).keys.map((key) => key.kid);
-    for (
-      let attempt = 0;
-      attempt < 40 && (await published()).includes(kid(tokens.access_token));
-      attempt++
-    )
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(await published()).not.toContain(kid(tokens.access_token));
-    expect((await introspect(server, tokens.access_token)).body).toEqual({ active: false });
-    expect((await introspect(server, fresh.access_token)).body.active).toBe(true);
+      // The server deletes a retired key an hour after the access tokens it signed expire
+      // (keys/keystore.ts); done here in the store, as that clean-up does. Once the key is no longer
+      // published, its tokens are no longer active.
+      const db = new Database(keyed.dbPath);
+      db.prepare('DELETE FROM signing_keys WHERE retired_at IS NOT NULL').run();
+      db.close();
+      const published = async () =>
+        (
+          (await (await fetch(`${keyed.issuer}/jwks`)).json()) as { keys: Array<{ kid: string }> }
+        ).keys.map((key) => key.kid);
+      for (
+        let attempt = 0;
+        attempt < 40 && (await published()).includes(kid(tokens.access_token));
+        attempt++
+      )
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(await published()).not.toContain(kid(tokens.access_token));
+      expect((await introspect(keyed, tokens.access_token)).body).toEqual({ active: false });
+      expect((await introspect(keyed, fresh.access_token)).body.active).toBe(true);
+    } finally {
+      await keyed.process.stop();
+    }
   });
 });
 
