@@ -511,17 +511,19 @@ describe('the middlewares in front of oidc-provider act on the Keycloak paths', 
 
   it('rate-limits registrations and token requests per IP on the Keycloak paths (default realm)', async () => {
     // AUTH_REALM unset: the realm is `mcp`; a trailing slash on AUTH_ISSUER is fine.
-    const { freePort } = await import('@gatehouse/testkit');
-    const port = await freePort();
-    const limited = await startAuthServer(
-      {
-        AUTH_COMPAT: 'keycloak',
-        AUTH_ISSUER: `http://localhost:${port}/`,
-        AUTH_REGISTRATION_RATE_LIMIT: '2',
-        AUTH_TOKEN_RATE_LIMIT: '3',
-      },
-      undefined,
-      port,
+    // The issuer names the port: another free port when a concurrent test file's server took it.
+    const { startOnFreePort } = await import('@gatehouse/testkit');
+    const limited = await startOnFreePort((port) =>
+      startAuthServer(
+        {
+          AUTH_COMPAT: 'keycloak',
+          AUTH_ISSUER: `http://localhost:${port}/`,
+          AUTH_REGISTRATION_RATE_LIMIT: '2',
+          AUTH_TOKEN_RATE_LIMIT: '3',
+        },
+        undefined,
+        port,
+      ),
     );
     try {
       const urls = keycloakUrls(limited.issuer, 'mcp');
