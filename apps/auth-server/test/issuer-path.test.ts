@@ -1,5 +1,5 @@
 import { createJwtVerifier, discoverAuthorizationServer } from '@gatehouse/auth-core';
-import { freePort } from '@gatehouse/testkit';
+import { startOnFreePort } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorize,
@@ -13,9 +13,11 @@ let server: RunningServer;
 let issuer: string;
 
 beforeAll(async () => {
-  const port = await freePort();
-  issuer = `http://localhost:${port}/tenants/acme`;
-  server = await startAuthServer({ AUTH_ISSUER: issuer, AUTH_PORT: String(port) }, undefined, port);
+  // The issuer names the port: another free port when a concurrent test file's server took it.
+  server = await startOnFreePort((port) => {
+    issuer = `http://localhost:${port}/tenants/acme`;
+    return startAuthServer({ AUTH_ISSUER: issuer, AUTH_PORT: String(port) }, undefined, port);
+  });
 });
 afterAll(() => server.process.stop());
 
