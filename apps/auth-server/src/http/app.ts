@@ -19,7 +19,7 @@ import type { Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { bufferBody } from './body.js';
 import { exactRoutes } from './exact-routes.js';
-import { interactions } from './interactions.js';
+import { interactions } from './interactions/index.js';
 import { issuerOrigin } from './issuer-origin.js';
 import { issuerPath } from './issuer-path.js';
 import { LoginThrottle } from './login-throttle.js';
