@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '@gatehouse/server-kit';
 import { Accounts } from './accounts/accounts.js';
-import { loadConfig } from './config.js';
+import { cliPassword, loadConfig } from './config.js';
 import { rotateSigningKeys } from './keys/keystore.js';
 import { openStore } from './store/open-store.js';
 
@@ -29,9 +29,7 @@ const USAGE = `usage: cli <users|clients|grants|keys> <command> [argument]
   keys rotate              (running servers sign with the new keys within AUTH_KEY_REFRESH_INTERVAL, 30 s by default; old public keys stay published)`;
 
 function readPassword(): string {
-  const fromEnv = process.env.GATEHOUSE_PASSWORD;
-  if (fromEnv) return fromEnv;
-  return readFileSync(0, 'utf8').split('\n')[0] ?? '';
+  return cliPassword() ?? readFileSync(0, 'utf8').split('\n')[0] ?? '';
 }
 
 async function run(args: string[]): Promise<number> {

@@ -1,4 +1,4 @@
-import { canonicalizeResourceUri, isScopeToken } from '@gatehouse/auth-core';
+import { canonicalizeResourceUri, isLoopbackHostname, isScopeToken } from '@gatehouse/auth-core';
 import { configProblem, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
 import { COMPAT_MODES, type Compat } from './provider/routes.js';
@@ -8,8 +8,6 @@ import { COMPAT_MODES, type Compat } from './provider/routes.js';
  * only reader of `process.env`; every variable is documented in the README and `.env.example`.
  * A bad value stops startup with a message naming the variable and the fix.
  */
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** A number of seconds; positive unless `bounds.min` is 0, at most `bounds.max` (with why). */
 const seconds = (
@@ -245,13 +243,29 @@ export interface Config {
   readonly cimd: { readonly enabled: boolean; readonly allowedPrivateHosts: readonly string[] };
 }
 
+/**
+ * Every environment variable the server and its CLI read (the README and `.env.example` document
+ * each); the CLI's password is not part of `Config` (see `cliPassword`).
+ */
+export const CONFIG_VARIABLES: readonly string[] = [
+  ...Object.keys(envSchema.shape),
+  'GATEHOUSE_PASSWORD',
+];
+
+/** The password for `cli users add`, when given by environment rather than on stdin. */
+export function cliPassword(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): string | undefined {
+  return env.GATEHOUSE_PASSWORD || undefined;
+}
+
 /** Parses the environment into a {@link Config}, or throws `ConfigError` listing every problem. */
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Config {
   const e = parseEnv(envSchema, env);
   const issuerUrl = new URL(e.AUTH_ISSUER);
-  const loopback = LOOPBACK_HOSTS.has(issuerUrl.hostname);
+  const loopback = isLoopbackHostname(issuerUrl.hostname);
   if (issuerUrl.protocol === 'http:' && !loopback && !e.AUTH_PROXY) {
     configProblem(
       `AUTH_ISSUER: plain http is only allowed for loopback issuers (localhost, 127.0.0.1, [::1]); use https, or set AUTH_PROXY=true behind a TLS-terminating proxy`,

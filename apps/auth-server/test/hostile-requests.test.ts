@@ -1,5 +1,5 @@
 import { request } from 'node:http';
-import { freePort, parseForms, rawRequest, UserAgent } from '@gatehouse/testkit';
+import { parseForms, rawRequest, UserAgent } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   authorize,
@@ -375,17 +375,12 @@ describe('behind a proxy (AUTH_PROXY=true) with an https issuer', () => {
   let gateway: { origin: string; headers: Record<string, string> };
 
   beforeAll(async () => {
-    const instancePort = await freePort();
-    proxied = await startAuthServer(
-      {
-        AUTH_ISSUER: issuer,
-        AUTH_PROXY: 'true',
-        AUTH_PORT: String(instancePort),
-        AUTH_BIND: '127.0.0.1',
-      },
-      undefined,
-      instancePort,
-    );
+    proxied = await startAuthServer({
+      AUTH_ISSUER: issuer,
+      AUTH_PROXY: 'true',
+      AUTH_BIND: '127.0.0.1',
+    });
+    const instancePort = new URL(proxied.issuer).port;
     // What a TLS-terminating load balancer adds to every request it forwards.
     gateway = {
       origin: `http://127.0.0.1:${instancePort}`,

@@ -6,10 +6,11 @@ import {
   createPkce,
   freePort,
   parseForms,
-  READY_LINES,
   type RunningRedis,
   type StartedProcess,
-  startProcess,
+  startAuthServerApp,
+  startOnFreePort,
+  startOnFreePorts,
   startRedis,
   UserAgent,
   waitForOutput,
@@ -53,15 +54,29 @@ function startInstance(
   port: number,
   options: { redisUrl?: string; env?: Record<string, string> } = {},
 ): Promise<StartedProcess> {
-  return startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-    cwd: new URL('..', import.meta.url).pathname,
+  return startAuthServerApp({
+    port,
     env: {
       ...authServerEnv(`http://localhost:${issuerPort}`, options.redisUrl ?? redis.url),
-      AUTH_PORT: String(port),
       ...options.env,
     },
-    readyUrl: `http://localhost:${port}/readyz`,
-    readyLine: READY_LINES.authServer,
+  });
+}
+
+/**
+ * Two instances of one issuer (A's address) on fresh ports, A first: fresh ports for both when
+ * either was taken meanwhile.
+ */
+function startPair(options: { redisUrl?: string; env?: Record<string, string> } = {}) {
+  return startOnFreePorts(2, async ([portA, portB]) => {
+    const a = await startInstance(portA, portA, options);
+    try {
+      const b = await startInstance(portA, portB, options);
+      return { portA, portB, a, b, A: `http://localhost:${portA}`, B: `http://localhost:${portB}` };
+    } catch (error) {
+      await a.stop();
+      throw error;
+    }
   });
 }
 
@@ -71,14 +86,7 @@ const refresh = (base: string, clientId: string, refreshToken: unknown) =>
 
 describe('auth-server on Redis', () => {
   it('runs a flow across two instances: register on B, sign in on A, exchange on B, refresh on A; a replay on B after the reuse interval revokes the family for A', async () => {
-    const [portA, portB] = [await freePort(), await freePort()];
-    const env = { AUTH_REFRESH_REUSE_INTERVAL: '1' };
-    const [a, b] = [
-      await startInstance(portA, portA, { env }),
-      await startInstance(portA, portB, { env }),
-    ];
-    const A = `http://localhost:${portA}`;
-    const B = `http://localhost:${portB}`;
+    const { a, b, A, B } = await startPair({ env: { AUTH_REFRESH_REUSE_INTERVAL: '1' } });
     try {
       const clientId = (await register(B)).body.client_id;
       expect(clientId).toBeTruthy();
@@ -106,10 +114,7 @@ describe('auth-server on Redis', () => {
   });
 
   it('answers racing refreshes with one token on both instances with working tokens (no reuse revocation)', async () => {
-    const [portA, portB] = [await freePort(), await freePort()];
-    const [a, b] = [await startInstance(portA, portA), await startInstance(portA, portB)];
-    const A = `http://localhost:${portA}`;
-    const B = `http://localhost:${portB}`;
+    const { a, b, A, B } = await startPair();
     try {
       const clientId = (await register(A)).body.client_id;
       let current = await exchangeCode(A, clientId, await authorize(A, { clientId }));
@@ -147,9 +152,11 @@ describe('auth-server on Redis', () => {
   });
 
   it('keeps clients, users, keys and refresh tokens when every instance is killed and one restarts', async () => {
-    const port = await freePort();
+    const { port, first } = await startOnFreePort(async (port) => ({
+      port,
+      first: await startInstance(port, port),
+    }));
     const base = `http://localhost:${port}`;
-    const first = await startInstance(port, port);
     const clientId = (await register(base)).body.client_id;
     const tokens = await exchangeCode(base, clientId, await authorize(base, { clientId }));
     const jwksBefore = await (await fetch(`${base}/jwks`)).json();
@@ -166,10 +173,7 @@ describe('auth-server on Redis', () => {
   });
 
   it('introspects an opaque token issued by the other instance, and sees its revocation', async () => {
-    const [portA, portB] = [await freePort(), await freePort()];
-    const [a, b] = [await startInstance(portA, portA), await startInstance(portA, portB)];
-    const A = `http://localhost:${portA}`;
-    const B = `http://localhost:${portB}`;
+    const { a, b, A, B } = await startPair();
     const other = OTHER_RESOURCE;
     try {
       const clientId = (await register(A)).body.client_id;
@@ -196,10 +200,18 @@ describe('auth-server on Redis', () => {
 
   it('creates one key per algorithm when two instances start at once on an empty Redis', async () => {
     const own = await startRedis();
-    const port = await freePort();
-    const start = (listen: number) => startInstance(port, listen, { redisUrl: own.url });
-    const other = await freePort();
-    const [a, b] = await Promise.all([start(port), start(other)]);
+    // Both at once (the race under test), so a taken port fails the test rather than being retried.
+    const { port, other, a, b } = await startOnFreePorts(2, async ([port, other]) => {
+      const start = (listen: number) => startInstance(port, listen, { redisUrl: own.url });
+      const started = await Promise.allSettled([start(port), start(other)]);
+      const [a, b] = started.map((result) => (result.status === 'fulfilled' ? result.value : null));
+      const failed = started.find((result) => result.status === 'rejected');
+      if (failed || !a || !b) {
+        await Promise.all([a?.stop(), b?.stop()]);
+        throw (failed as PromiseRejectedResult).reason;
+      }
+      return { port, other, a, b };
+    });
     try {
       const jwks = async (listen: number) =>
         (await (await fetch(`http://localhost:${listen}/jwks`)).json()) as {
@@ -216,16 +228,10 @@ describe('auth-server on Redis', () => {
 
   it('shares the registration rate limit and the sign-in throttle between instances', async () => {
     const own = await startRedis();
-    const [portA, portB] = [await freePort(), await freePort()];
-    const start = (listen: number) =>
-      startInstance(portA, listen, {
-        redisUrl: own.url,
-        env: { AUTH_REGISTRATION_RATE_LIMIT: '2' },
-      });
-    const a = await start(portA);
-    const b = await start(portB);
-    const A = `http://localhost:${portA}`;
-    const B = `http://localhost:${portB}`;
+    const { a, b, A, B } = await startPair({
+      redisUrl: own.url,
+      env: { AUTH_REGISTRATION_RATE_LIMIT: '2' },
+    });
     try {
       // Distinct clients: only registrations that create one count.
       const first = await register(A, { client_name: 'Limited 1' });
@@ -264,17 +270,14 @@ describe('auth-server on Redis', () => {
 
   it('a key rotation by the CLI is picked up by every running instance, old tokens still verify', async () => {
     const own = await startRedis();
-    const [portA, portB] = [await freePort(), await freePort()];
+    const { portA, a, b, A, B } = await startPair({
+      redisUrl: own.url,
+      env: { AUTH_KEY_REFRESH_INTERVAL: '1' },
+    });
     const env = {
       ...authServerEnv(`http://localhost:${portA}`, own.url),
       AUTH_KEY_REFRESH_INTERVAL: '1',
     };
-    const start = (listen: number) =>
-      startInstance(portA, listen, { redisUrl: own.url, env: { AUTH_KEY_REFRESH_INTERVAL: '1' } });
-    const a = await start(portA);
-    const b = await start(portB);
-    const A = `http://localhost:${portA}`;
-    const B = `http://localhost:${portB}`;
     try {
       const clientId = (await register(A)).body.client_id;
       const before = await exchangeCode(A, clientId, await authorize(A, { clientId }));

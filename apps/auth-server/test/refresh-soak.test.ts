@@ -1,10 +1,9 @@
 import { createJwtVerifier } from '@gatehouse/auth-core';
 import {
-  READY_LINES,
   type RunningRedis,
   type StartedProcess,
+  startAuthServerApp,
   startOnFreePorts,
-  startProcess,
   startRedis,
 } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -255,15 +254,9 @@ describe('refresh soak on Redis, two instances', () => {
     redis = await startRedis();
     // Two instances of one issuer (the first one's address) on one Redis, like a balanced pair.
     const start = (issuerPort: number, port: number) =>
-      startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-        cwd: new URL('..', import.meta.url).pathname,
-        env: {
-          ...authServerEnv(`http://localhost:${issuerPort}`, redis.url),
-          ...SOAK_ENV,
-          AUTH_PORT: String(port),
-        },
-        readyUrl: `http://localhost:${port}/readyz`,
-        readyLine: READY_LINES.authServer,
+      startAuthServerApp({
+        port,
+        env: { ...authServerEnv(`http://localhost:${issuerPort}`, redis.url), ...SOAK_ENV },
       });
     await startOnFreePorts(2, async ([portA, portB]) => {
       const a = await start(portA, portA);

@@ -5,9 +5,8 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import {
   type HtmlForm,
-  READY_LINES,
+  startAuthServerApp,
   startOnFreePort,
-  startProcess,
   UserAgent,
   waitForOutput,
 } from '@gatehouse/testkit';
@@ -41,7 +40,6 @@ import {
  * away (never noticed: /readyz says so).
  */
 
-const APP_DIR = new URL('..', import.meta.url).pathname;
 const SLOW = 180_000;
 const started: RunningServer[] = [];
 /** The server most tests use; others start their own under a limit. */
@@ -166,12 +164,7 @@ async function startWith(prefix: string, dbPath: string): Promise<RunningServer>
   const running = await startOnFreePort(async (port) => {
     const issuer = `http://localhost:${port}`;
     const env = authServerEnv(issuer, `sqlite:${dbPath}`);
-    const child = await startProcess('sh', ['-c', `${prefix} node --import tsx src/main.ts`], {
-      cwd: APP_DIR,
-      env,
-      readyUrl: `${issuer}/readyz`,
-      readyLine: READY_LINES.authServer,
-    });
+    const child = await startAuthServerApp({ port, env, shellPrefix: prefix });
     return { issuer, dbPath, process: child, env };
   });
   started.push(running);

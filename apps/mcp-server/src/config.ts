@@ -1,4 +1,4 @@
-import { canonicalizeResourceUri } from '@gatehouse/auth-core';
+import { canonicalizeResourceUri, isLoopbackHostname } from '@gatehouse/auth-core';
 import { configProblem, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
 
@@ -7,8 +7,6 @@ import { z } from 'zod';
  * of `process.env`). Pointing it at another authorization server (Keycloak) is configuration, not
  * code. A bad value stops startup with a message naming the variable and the fix.
  */
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 const envSchema = z.object({
   MCP_RESOURCE: z.string().default('http://localhost:3000/mcp'),
@@ -83,6 +81,9 @@ export interface Config {
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
 }
 
+/** Every environment variable the server reads (its README and `.env.example` document each). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Config {
@@ -94,7 +95,7 @@ export function loadConfig(
     configProblem(`${(error as Error).message}, e.g. http://localhost:3000/mcp`);
   }
   const url = new URL(resource);
-  const loopback = LOOPBACK_HOSTS.has(url.hostname);
+  const loopback = isLoopbackHostname(url.hostname);
   if (url.protocol === 'http:' && !loopback)
     configProblem('MCP_RESOURCE: plain http is only allowed for loopback hosts; use https');
   if (

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { freePort } from '@gatehouse/testkit';
+import { freePort, undocumentedNames } from '@gatehouse/testkit';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config.js';
 import { createOriginMatcher } from '../src/http/origins.js';
 
 const cwd = new URL('..', import.meta.url).pathname;
@@ -127,5 +127,12 @@ describe('origin allow-list', () => {
     expect(allowed('http://localhost.evil.com:80')).toBe(false);
     expect(allowed('null')).toBe(false);
     expect(createOriginMatcher(['*'])('https://anything.example')).toBe(true);
+  });
+});
+
+describe('every configuration variable is documented', () => {
+  it.each(['README.md', '.env.example'])('in %s', (file) => {
+    expect(CONFIG_VARIABLES).toEqual(expect.arrayContaining(['MCP_RESOURCE', 'AUTH_MODE']));
+    expect(undocumentedNames(CONFIG_VARIABLES, file)).toEqual([]);
   });
 });

@@ -53,6 +53,7 @@ export {
   type SupportedAlgorithm,
 } from './jwt.js';
 export { type AuthLogger, silentLogger } from './logger.js';
+export { isLoopbackHostname, LOOPBACK_HOSTNAMES } from './loopback.js';
 export {
   buildProtectedResourceMetadata,
   createMetadataResponder,
@@ -67,6 +68,7 @@ export {
   type RedisReplayStoreOptions,
   type RedisSetNxClient,
 } from './redis-replay-store.js';
+export { acceptableRequestId } from './request-id.js';
 export {
   canonicalizeResourceUri,
   createAudienceMatcher,

@@ -1,3 +1,4 @@
+import { isLoopbackHostname, LOOPBACK_HOSTNAMES } from '@gatehouse/auth-core';
 import type { Context, Next } from 'koa';
 import { sendOAuthError } from './oauth-error.js';
 
@@ -17,8 +18,6 @@ import { sendOAuthError } from './oauth-error.js';
  * - `exemptPaths` (health checks) are answered whatever the Host: load balancers probe instances by
  *   address and nothing there is built from the Host.
  */
-
-const LOOPBACK = ['localhost', '127.0.0.1', '[::1]'];
 
 /** `host[:port]` parsed and normalised, or undefined when it is not a valid authority. */
 export function parseHostHeader(
@@ -51,7 +50,9 @@ export function hostGuard(options: HostGuardOptions) {
   const protocol = origin.protocol === 'https:' ? 'https:' : 'http:';
   const ours = parseHostHeader(origin.host, protocol);
   const names = new Set(
-    ours && LOOPBACK.includes(ours.hostname) ? LOOPBACK : [ours?.hostname ?? origin.hostname],
+    ours && isLoopbackHostname(ours.hostname)
+      ? LOOPBACK_HOSTNAMES
+      : [ours?.hostname ?? origin.hostname],
   );
   const exempt = new Set(options.exemptPaths ?? []);
   return async (ctx: Context, next: Next): Promise<void> => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import { acceptableRequestId } from '@gatehouse/auth-core';
 import type { Logger } from '@gatehouse/logging';
 import type Koa from 'koa';
 import type { Context, Next } from 'koa';
@@ -31,7 +32,7 @@ export function requestLog(logger: Logger, quietPaths: readonly string[] = []) {
   const quiet = new Set(quietPaths);
   return async (ctx: Context, next: Next): Promise<void> => {
     const incoming = ctx.get('x-request-id');
-    const requestId = /^[\w.:-]{1,128}$/.test(incoming) ? incoming : randomUUID();
+    const requestId = acceptableRequestId(incoming) ?? randomUUID();
     ctx.set('x-request-id', requestId);
     ctx.state.requestId = requestId;
     const started = performance.now();

@@ -1,4 +1,12 @@
 export {
+  type AppLaunch,
+  startApp,
+  startAuthServerApp,
+  startMcpServerApp,
+  type WorkspaceApp,
+  workspaceAppDir,
+} from './apps.js';
+export {
   type BenchCase,
   type BenchOptions,
   type BenchResult,
@@ -8,6 +16,7 @@ export {
 export { chromiumPath, launchBrowser } from './browser.js';
 export { type ClientAssertionKey, createClientAssertionKey } from './client-assertion.js';
 export { introspectionClient } from './clients.js';
+export { undocumentedNames } from './docs.js';
 export { createDpopHolder, createDpopProof, type DpopHolder } from './dpop.js';
 export { type ClientMetadata, HeadlessOAuthProvider } from './oauth-provider.js';
 export { createPkce } from './pkce.js';

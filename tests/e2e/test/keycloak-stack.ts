@@ -1,13 +1,11 @@
-import { join } from 'node:path';
 import { keycloakCacheDir, type RunningKeycloak, startKeycloak } from '@gatehouse/keycloak-runner';
-import { freePort, READY_LINES, type StartedProcess, startProcess } from '@gatehouse/testkit';
+import { freePort, type StartedProcess, startMcpServerApp } from '@gatehouse/testkit';
 
 /**
  * A real Keycloak (the `mcp` realm from infra/keycloak) and our MCP server pointed at it by
  * environment variables alone, as a user would after `pnpm keycloak`.
  */
 
-const repoRoot = new URL('../../../', import.meta.url).pathname;
 export const KEYCLOAK_INTROSPECTION = {
   id: 'mcp-server',
   secret: 'e2e-keycloak-introspection-secret',
@@ -77,8 +75,10 @@ export function startMcpServer(
           AUTH_INTROSPECTION_CLIENT_SECRET: KEYCLOAK_INTROSPECTION.secret,
           AUTH_INTROSPECTION_CACHE_TTL: '0',
         };
-  return startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-    cwd: join(repoRoot, 'apps', 'mcp-server'),
+  // The port was picked before Keycloak started (the realm's audience names it), so it is not
+  // retried; the ready line at least tells a taken port from a ready server.
+  return startMcpServerApp({
+    port: realm.mcpPort,
     env: {
       MCP_RESOURCE: realm.mcpUrl,
       AUTH_ISSUER: realm.keycloak.issuer,
@@ -86,9 +86,5 @@ export function startMcpServer(
       ...modeEnv,
       ...env,
     },
-    readyUrl: `http://localhost:${realm.mcpPort}/healthz`,
-    // The port was picked before Keycloak started (the realm's audience names it), so it is not
-    // retried; the line at least tells a taken port from a ready server.
-    readyLine: READY_LINES.mcpServer,
   });
 }

@@ -5,8 +5,9 @@ import {
   freePort,
   HeadlessOAuthProvider,
   obtainToken,
-  READY_LINES,
   type StartedProcess,
+  startAuthServerApp,
+  startMcpServerApp,
   startOnFreePort,
   startProcess,
 } from '@gatehouse/testkit';
@@ -87,8 +88,8 @@ async function startGatehouse(resource: string): Promise<AuthorizationServer> {
   const other = `http://localhost:${await freePort()}/other`;
   return startOnFreePort(async (port) => {
     const origin = `http://localhost:${port}`;
-    const server = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-      cwd: join(repoRoot, 'apps', 'auth-server'),
+    const server = await startAuthServerApp({
+      port,
       env: {
         AUTH_ISSUER: origin,
         AUTH_COMPAT: 'keycloak',
@@ -106,8 +107,6 @@ async function startGatehouse(resource: string): Promise<AuthorizationServer> {
         ]),
         LOG_FORMAT: 'json',
       },
-      readyUrl: `${origin}/readyz`,
-      readyLine: READY_LINES.authServer,
     });
     const issuer = `${origin}/realms/mcp`;
     return {
@@ -315,11 +314,9 @@ describe('our MCP server with the Keycloak profile (.env.keycloak) against Gateh
       mcpUrl = `http://localhost:${port}/mcp`;
       as = await startGatehouse(mcpUrl);
       try {
-        mcp = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-          cwd: join(repoRoot, 'apps', 'mcp-server'),
+        mcp = await startMcpServerApp({
+          port,
           env: { ...profile, AUTH_ISSUER: as.issuer, MCP_RESOURCE: mcpUrl, LOG_FORMAT: 'json' },
-          readyUrl: `http://localhost:${port}/healthz`,
-          readyLine: READY_LINES.mcpServer,
         });
       } catch (error) {
         await as.stop();

@@ -1,12 +1,11 @@
 import {
   freePort,
   HeadlessOAuthProvider,
-  READY_LINES,
   type RoundRobinProxy,
   type RunningRedis,
   type StartedProcess,
+  startApp,
   startOnFreePort,
-  startProcess,
   startRedis,
   startRoundRobinProxy,
 } from '@gatehouse/testkit';
@@ -20,8 +19,6 @@ import { connectV2, finishAuthV2 } from './clients.js';
  * client authorizes and calls tools with every request landing on the next instance; then one
  * instance of each is killed and the client carries on through the others.
  */
-
-const appDir = (name: string) => new URL(`../../../apps/${name}/`, import.meta.url).pathname;
 
 let redis: RunningRedis;
 let issuer: string;
@@ -39,34 +36,20 @@ beforeAll(async () => {
   // load balancers learn the ports the instances got.
   const instance = (
     app: 'auth-server' | 'mcp-server',
-    env: (port: number) => Record<string, string>,
-    path: '/readyz' | '/healthz',
+    env: Record<string, string>,
   ): Promise<{ port: number; process: StartedProcess }> =>
-    startOnFreePort(async (port) => ({
-      port,
-      process: await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-        cwd: appDir(app),
-        env: env(port),
-        readyUrl: `http://localhost:${port}${path}`,
-        readyLine: app === 'auth-server' ? READY_LINES.authServer : READY_LINES.mcpServer,
-      }),
-    }));
+    startOnFreePort(async (port) => ({ port, process: await startApp(app, { port, env }) }));
   const authPorts: number[] = [];
   for (let i = 0; i < 2; i++) {
-    const started = await instance(
-      'auth-server',
-      (port) => ({
-        AUTH_ISSUER: issuer,
-        AUTH_PORT: String(port),
-        AUTH_STORE: redis.url,
-        AUTH_USERS: 'alice:alice-password',
-        AUTH_RESOURCES: JSON.stringify([
-          { resource: mcpUrl, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
-        ]),
-        LOG_FORMAT: 'json',
-      }),
-      '/readyz',
-    );
+    const started = await instance('auth-server', {
+      AUTH_ISSUER: issuer,
+      AUTH_STORE: redis.url,
+      AUTH_USERS: 'alice:alice-password',
+      AUTH_RESOURCES: JSON.stringify([
+        { resource: mcpUrl, scopes: ['mcp:tools', 'mcp:admin'], defaultScopes: ['mcp:tools'] },
+      ]),
+      LOG_FORMAT: 'json',
+    });
     authServers.push(started.process);
     authPorts.push(started.port);
   }
@@ -74,16 +57,11 @@ beforeAll(async () => {
   proxies.push(await startRoundRobinProxy(issuerPort, authPorts));
   const mcpPorts: number[] = [];
   for (let i = 0; i < 2; i++) {
-    const started = await instance(
-      'mcp-server',
-      (port) => ({
-        MCP_RESOURCE: mcpUrl,
-        MCP_PORT: String(port),
-        AUTH_ISSUER: issuer,
-        LOG_FORMAT: 'json',
-      }),
-      '/healthz',
-    );
+    const started = await instance('mcp-server', {
+      MCP_RESOURCE: mcpUrl,
+      AUTH_ISSUER: issuer,
+      LOG_FORMAT: 'json',
+    });
     mcpServers.push(started.process);
     mcpPorts.push(started.port);
   }

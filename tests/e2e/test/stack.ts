@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type HeadlessLogin,
-  READY_LINES,
   type StartedProcess,
+  startAuthServerApp,
+  startMcpServerApp,
   startOnFreePorts,
-  startProcess,
 } from '@gatehouse/testkit';
 
 /** The stack's one user (AUTH_USERS). */
@@ -20,8 +20,6 @@ export interface Stack {
   readonly mcpServer: StartedProcess;
   stop(): Promise<void>;
 }
-
-const app = (name: string) => new URL(`../../../apps/${name}/`, import.meta.url).pathname;
 
 export async function startStack(
   options: {
@@ -49,11 +47,9 @@ export async function startStack(
     const authServer = await startAuthServer(authPort, resources, options.authEnv);
     let mcpServer: StartedProcess;
     try {
-      mcpServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-        cwd: app('mcp-server'),
+      mcpServer = await startMcpServerApp({
+        port: mcpPort,
         env: { MCP_RESOURCE: mcpUrl, AUTH_ISSUER: issuer, LOG_FORMAT: 'json', ...options.mcpEnv },
-        readyUrl: `http://localhost:${mcpPort}/healthz`,
-        readyLine: READY_LINES.mcpServer,
       });
     } catch (error) {
       await authServer.stop();
@@ -77,18 +73,15 @@ export function startAuthServer(
   resources: readonly unknown[],
   env: Record<string, string> = {},
 ): Promise<StartedProcess> {
-  const issuer = `http://localhost:${port}`;
-  return startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-    cwd: app('auth-server'),
+  return startAuthServerApp({
+    port,
     env: {
-      AUTH_ISSUER: issuer,
+      AUTH_ISSUER: `http://localhost:${port}`,
       AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-e2e-')), 'auth.db')}`,
       AUTH_USERS: `${ALICE.username}:${ALICE.password}`,
       AUTH_RESOURCES: JSON.stringify(resources),
       LOG_FORMAT: 'json',
       ...env,
     },
-    readyUrl: `${issuer}/readyz`,
-    readyLine: READY_LINES.authServer,
   });
 }

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   introspectionClient,
-  READY_LINES,
   type StartedProcess,
+  startAuthServerApp,
+  startMcpServerApp,
   startOnFreePorts,
-  startProcess,
 } from '@gatehouse/testkit';
 
 /**
@@ -69,8 +69,6 @@ export interface FuzzStack {
   stop(): Promise<void>;
 }
 
-const appDir = (name: string) => new URL(`../../../apps/${name}/`, import.meta.url).pathname;
-
 /**
  * Follows one started process: from here on stdout and stderr are kept apart, so a line of one is
  * never split by a chunk of the other; what came before (the startup lines) is kept as it was.
@@ -115,8 +113,8 @@ export function startFuzzStack(credentials: StackCredentials): Promise<FuzzStack
       .map((user) => `${user.username}:${user.password}`)
       .join(',');
     const log = { LOG_FORMAT: 'json', LOG_LEVEL: 'debug' };
-    const authServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-      cwd: appDir('auth-server'),
+    const authServer = await startAuthServerApp({
+      port: authPort,
       env: {
         AUTH_ISSUER: issuer,
         AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-fuzz-')), 'auth.db')}`,
@@ -132,17 +130,13 @@ export function startFuzzStack(credentials: StackCredentials): Promise<FuzzStack
         AUTH_TOKEN_RATE_LIMIT: '1000000',
         ...log,
       },
-      readyUrl: `${issuer}/readyz`,
-      readyLine: READY_LINES.authServer,
     });
     const auth = follow('auth-server', authServer);
     let mcpServer: StartedProcess;
     try {
-      mcpServer = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-        cwd: appDir('mcp-server'),
+      mcpServer = await startMcpServerApp({
+        port: mcpPort,
         env: { MCP_RESOURCE: mcpUrl, AUTH_ISSUER: issuer, ...log },
-        readyUrl: `http://localhost:${mcpPort}/healthz`,
-        readyLine: READY_LINES.mcpServer,
       });
     } catch (error) {
       await auth.stop();

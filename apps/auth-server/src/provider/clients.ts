@@ -1,3 +1,4 @@
+import { isLoopbackHostname } from '@gatehouse/auth-core';
 import { errors } from 'oidc-provider';
 
 /**
@@ -16,7 +17,6 @@ import { errors } from 'oidc-provider';
  *   for another scope, which breaks MCP step-up authorization.
  */
 
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 const FORBIDDEN_SCHEMES = new Set([
   'javascript:',
   'data:',
@@ -63,7 +63,7 @@ export function classifyRedirectUri(
     throw invalid(field, `must not use the ${parsed.protocol.slice(0, -1)} scheme`);
   if (parsed.protocol === 'https:') return 'https';
   if (parsed.protocol === 'http:') {
-    if (!LOOPBACK_HOSTS.has(parsed.hostname)) {
+    if (!isLoopbackHostname(parsed.hostname)) {
       throw invalid(
         field,
         'may use plain http only on loopback hosts (localhost, 127.0.0.1, [::1]); use https',

@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import {
   createPkce,
   introspectionClient,
-  READY_LINES,
   type StartedProcess,
+  startAuthServerApp,
   startOnFreePort,
-  startProcess,
   UserAgent,
 } from '@gatehouse/testkit';
 
@@ -53,12 +52,7 @@ export async function startAuthServer(
   const startOn = async (chosenPort: number): Promise<RunningServer> => {
     const issuer = `http://localhost:${chosenPort}`;
     const env = { ...authServerEnv(issuer, `sqlite:${db}`), ...overrides };
-    const process = await startProcess('node', ['--import', 'tsx', 'src/main.ts'], {
-      cwd: new URL('../..', import.meta.url).pathname,
-      env,
-      readyUrl: `${issuer}/readyz`,
-      readyLine: READY_LINES.authServer,
-    });
+    const process = await startAuthServerApp({ port: chosenPort, env });
     return { issuer, dbPath: db, process, env };
   };
   return port === undefined ? startOnFreePort(startOn) : startOn(port);

@@ -1,4 +1,4 @@
-import { type ResourceServer, scopesForToolCalls } from '@gatehouse/auth-core';
+import { isLoopbackHostname, type ResourceServer, scopesForToolCalls } from '@gatehouse/auth-core';
 import {
   type KoaMiddleware,
   koaAuth,
@@ -20,7 +20,6 @@ import { jsonRpcError } from './json-rpc.js';
 const MAX_BODY = 4 * 1024 * 1024;
 /** What Streamable HTTP uses (POST messages, GET streams, DELETE sessions) and CORS preflights. */
 const MCP_METHODS = new Set(['GET', 'POST', 'DELETE', 'OPTIONS']);
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export interface McpHttpDependencies {
   readonly resourceServer: ResourceServer;
@@ -49,7 +48,7 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
   // A server on loopback answers only to loopback host names (as the MCP SDK's own check): with any
   // Host, a web page could reach it through DNS rebinding (MCP transport security). Elsewhere
   // nothing is built from the Host.
-  if (LOOPBACK_HOSTS.has(resourceUrl.hostname)) {
+  if (isLoopbackHostname(resourceUrl.hostname)) {
     app.use(
       hostGuard({
         origin: resourceUrl.origin,

@@ -2,12 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import {
-  READY_LINES,
-  type StartedProcess,
-  startOnFreePort,
-  startProcess,
-} from '@gatehouse/testkit';
+import { type StartedProcess, startMcpServerApp, startOnFreePort } from '@gatehouse/testkit';
 import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 
 /**
@@ -15,8 +10,6 @@ import { exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
  * resource server fetches (discovery metadata and a JWKS on loopback, tokens signed here with an
  * ES256 key), and the MCP server itself as a real process.
  */
-
-const cwd = new URL('../..', import.meta.url).pathname;
 
 export interface TestIssuer {
   readonly issuer: string;
@@ -76,8 +69,7 @@ export interface RunningMcpServer {
 
 /**
  * One MCP server process on a port of its own (another one when that was taken meanwhile), for
- * `resource` and trusting `issuer`; the conditions run the workspace packages' sources (auth-core's
- * is `@gatehouse/source`, a name no consumer of the published package sets).
+ * `resource` and trusting `issuer` (testkit's launcher: the workspace packages' sources, no build).
  */
 export function startMcpServer(
   issuer: string,
@@ -85,28 +77,10 @@ export function startMcpServer(
   env: Record<string, string> = {},
 ): Promise<RunningMcpServer> {
   return startOnFreePort(async (port) => {
-    const process = await startProcess(
-      'node',
-      [
-        '--conditions=development',
-        '--conditions=@gatehouse/source',
-        '--import',
-        'tsx',
-        'src/main.ts',
-      ],
-      {
-        cwd,
-        env: {
-          MCP_RESOURCE: resource,
-          MCP_PORT: String(port),
-          AUTH_ISSUER: issuer,
-          LOG_FORMAT: 'json',
-          ...env,
-        },
-        readyUrl: `http://127.0.0.1:${port}/healthz`,
-        readyLine: READY_LINES.mcpServer,
-      },
-    );
+    const process = await startMcpServerApp({
+      port,
+      env: { MCP_RESOURCE: resource, AUTH_ISSUER: issuer, LOG_FORMAT: 'json', ...env },
+    });
     return { url: `http://127.0.0.1:${port}/mcp`, process };
   });
 }

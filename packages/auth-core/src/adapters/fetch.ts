@@ -1,4 +1,5 @@
 import type { AuthInfo } from '../auth-info.js';
+import { acceptableRequestId } from '../request-id.js';
 import type { AuthRequest, ResourceServer, ResponseParts } from '../resource-server.js';
 
 export interface FetchAuthOptions {
@@ -31,7 +32,9 @@ export async function authenticateFetchRequest(
   request: Request,
   options: FetchAuthOptions = {},
 ): Promise<AuthInfo | Response> {
-  const correlationId = request.headers.get(options.correlationHeader ?? 'x-request-id');
+  const correlationId = acceptableRequestId(
+    request.headers.get(options.correlationHeader ?? 'x-request-id') ?? undefined,
+  );
   // Headers joins repeated fields with ", "; a joined pair is not one token68 and is refused.
   const authorization = request.headers.get('authorization');
   const dpop = request.headers.get('dpop');
@@ -43,7 +46,7 @@ export async function authenticateFetchRequest(
     authorization: authorization === null ? [] : [authorization],
     dpop: dpop === null ? [] : dpop.split(/\s*,\s*/),
     bodyParams: await formParams(request),
-    ...(correlationId && /^[\w.:-]{1,128}$/.test(correlationId) ? { correlationId } : {}),
+    ...(correlationId === undefined ? {} : { correlationId }),
   };
   const outcome = await server.authenticate(
     authRequest,

@@ -1,4 +1,5 @@
 import type { AuthInfo } from '../auth-info.js';
+import { acceptableRequestId } from '../request-id.js';
 import type { AuthRequest, ResourceServer, ResponseParts } from '../resource-server.js';
 import { bodyParamsOf, type HeaderValues, headerList } from './shared.js';
 
@@ -41,14 +42,14 @@ export function toAuthRequest(
 ): AuthRequest {
   const all = (name: string) =>
     headerList(req.headersDistinct ? req.headersDistinct[name] : req.headers[name]);
-  const correlationId = all(correlationHeader)[0];
+  const correlationId = acceptableRequestId(all(correlationHeader)[0]);
   return {
     method: req.method ?? 'GET',
     url: req.url ?? '/',
     authorization: all('authorization'),
     dpop: all('dpop'),
     bodyParams: bodyParamsOf(req.body),
-    ...(correlationId && /^[\w.:-]{1,128}$/.test(correlationId) ? { correlationId } : {}),
+    ...(correlationId === undefined ? {} : { correlationId }),
   };
 }
 
