@@ -6,6 +6,7 @@ import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { Accounts } from './accounts/accounts.js';
 import type { Config, User } from './config.js';
+import { createFederation } from './federation/federation.js';
 import { createHttpApp } from './http/app.js';
 import { ensureSigningKeys, providerJwks } from './keys/keystore.js';
 import { createProvider } from './provider/configuration.js';
@@ -50,7 +51,13 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   const store = await openStore(config.store);
   await ensureSigningKeys(store);
   const accounts = new Accounts(store);
-  const devUser = await accounts.seed(config.users, config.dev);
+  // No dev user when people sign in through an upstream: nobody wants a second password store.
+  const devUser = await accounts.seed(config.users, config.dev && config.federation.length === 0);
+  const federation = createFederation(config.federation, {
+    counters: store.counters,
+    accounts: accounts.federated,
+    issuer: config.issuer,
+  });
   const resources = new ResourceRegistry(config.resources, config.defaultResource);
   const cookieKeys = [
     await store.secret('cookie-key', () => randomBytes(32).toString('base64url')),
@@ -59,9 +66,9 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   // One route table for oidc-provider and the middlewares in front of it, so they never disagree.
   const routes = routesFor(config.compat);
   const retentionSec = config.ttl.accessToken + 3600;
+  const providerDeps = { config, store, accounts, resources, cookieKeys, routes, federation };
   const providers = new ProviderHolder(
-    (keys) =>
-      createProvider({ config, store, accounts, resources, cookieKeys, routes, jwks: keys }),
+    (keys) => createProvider({ ...providerDeps, jwks: keys }),
     await providerJwks(store, retentionSec),
   );
   // A configured client the provider would refuse at its first use stops startup instead.
@@ -71,6 +78,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     store,
     accounts,
     resources,
+    federation,
     logger,
     proxy: config.proxy,
     https: new URL(config.issuer).protocol === 'https:',

@@ -12,15 +12,18 @@ import { openStore } from './store/open-store.js';
  *
  *   users add <name>          password from $GATEHOUSE_PASSWORD or the first line of stdin
  *   users remove <name> | users list
+ *   accounts list | accounts remove <account_id>
  *   clients list | clients delete <client_id>
  *   grants list | grants revoke <grant_id>
  *   keys list | keys rotate
  */
 
-const USAGE = `usage: cli <users|clients|grants|keys> <command> [argument]
+const USAGE = `usage: cli <users|accounts|clients|grants|keys> <command> [argument]
   users add <name>         (password from $GATEHOUSE_PASSWORD or stdin; never an argument)
   users remove <name>
   users list
+  accounts list            (people who signed in through an upstream provider: id, upstream, username, email, last sign-in)
+  accounts remove <id>     (revokes its grants and tokens; a next sign-in upstream creates it again)
   clients list
   clients delete <client_id>
   grants list
@@ -59,6 +62,30 @@ async function run(args: string[]): Promise<number> {
       case 'users list':
         for (const name of await store.listUsers()) console.log(name);
         return 0;
+      case 'accounts list': {
+        const accounts = new Accounts(store).federated;
+        for (const account of await accounts.list()) {
+          console.log(
+            [
+              account.accountId,
+              account.upstream,
+              account.username ?? '',
+              account.email ?? '',
+              new Date(account.lastSignInAt).toISOString(),
+            ].join('\t'),
+          );
+        }
+        return 0;
+      }
+      case 'accounts remove': {
+        const removed = await new Accounts(store).federated.remove(argument ?? '');
+        console.log(
+          removed
+            ? `account ${argument} removed, with its grants and tokens`
+            : `no account ${argument}`,
+        );
+        return removed ? 0 : 1;
+      }
       case 'clients list':
         for (const { id, payload } of await store.models.list('Client')) {
           console.log(

@@ -1,6 +1,17 @@
-import { canonicalizeResourceUri, isLoopbackHostname, isScopeToken } from '@gatehouse/auth-core';
+import {
+  canonicalizeResourceUri,
+  isLoopbackHostname,
+  isScopeToken,
+  tryCanonicalizeResourceUri,
+} from '@gatehouse/auth-core';
 import { configProblem, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
+import {
+  FEDERATION_EXAMPLE,
+  type UpstreamConfig,
+  upstreamProblems,
+  upstreamSchema,
+} from './federation/upstream-config.js';
 import { COMPAT_MODES, type Compat } from './provider/routes.js';
 
 /**
@@ -146,6 +157,7 @@ const envSchema = z.object({
       ),
     '[{"client_id":"mcp-server","client_secret":"<16 or more characters>"}]',
   ).default([]),
+  AUTH_FEDERATION: json('AUTH_FEDERATION', z.array(upstreamSchema), FEDERATION_EXAMPLE).default([]),
   AUTH_STORE: z
     .string()
     .regex(
@@ -219,6 +231,8 @@ export interface Config {
   readonly defaultResource: string;
   readonly users: readonly User[];
   readonly clients: readonly StaticClientConfig[];
+  /** Upstream identity providers people may sign in with (federation/). */
+  readonly federation: readonly UpstreamConfig[];
   readonly store: StoreLocation;
   readonly ttl: {
     readonly accessToken: number;
@@ -315,6 +329,24 @@ export function loadConfig(
     }
     defaultResource = canonical;
   }
+  const federation = e.AUTH_FEDERATION.map((upstream) => ({
+    ...upstream,
+    ...(upstream.scope_grants && {
+      scope_grants: upstream.scope_grants.map((grant) => ({
+        ...grant,
+        ...(grant.resource !== undefined && {
+          resource: tryCanonicalizeResourceUri(grant.resource) ?? grant.resource,
+        }),
+      })),
+    }),
+  }));
+  const federationProblems = upstreamProblems(
+    federation,
+    resources,
+    (resource) => (seen.has(resource) ? resource : undefined),
+    isLoopbackHostname,
+  );
+  if (federationProblems.length > 0) configProblem(federationProblems.join('\n'));
   return {
     // oidc-provider and every client compare the issuer exactly: one spelling, without a trailing slash.
     issuer: realm ? `${issuerUrl.origin}/realms/${realm}` : e.AUTH_ISSUER.replace(/\/+$/, ''),
@@ -328,6 +360,7 @@ export function loadConfig(
     defaultResource,
     users: parseUsers(e.AUTH_USERS),
     clients: e.AUTH_CLIENTS,
+    federation,
     store:
       e.AUTH_STORE === 'memory'
         ? { kind: 'memory' }

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { createJwtVerifier } from '@gatehouse/auth-core';
 import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { FederatedAccounts } from '../src/accounts/federated-accounts.js';
+import { openStore } from '../src/store/open-store.js';
 import { type RunResult, runApp } from './support/run.js';
 import {
   authorize,
@@ -130,6 +132,54 @@ describe('cli', () => {
         expect((await cli(server.dbPath, ['clients', 'list'])).stdout).not.toContain('CLI Listed');
       } finally {
         await server.process.stop();
+      }
+    },
+    SLOW,
+  );
+
+  it(
+    'lists federated accounts with their upstream, and removes one with its grants and tokens',
+    async () => {
+      const dbPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-cli-')), 'auth.db');
+      const store = await openStore({ kind: 'sqlite', path: dbPath });
+      try {
+        const accounts = new FederatedAccounts(store.models);
+        const { accountId } = await accounts.signedIn('corp', {
+          subject: '4f1c2b7e-aaaa-4bbb-8ccc-1234567890ab',
+          username: 'alice',
+          email: 'alice@example.test',
+          emailVerified: true,
+          name: undefined,
+          groups: ['mcp-admins'],
+        });
+        await store.models.upsert('Grant', 'grant-1', { accountId, clientId: 'c1' }, 3600);
+        await store.models.upsert('RefreshToken', 'rt-1', { accountId, grantId: 'grant-1' }, 3600);
+        await store.models.upsert('Grant', 'grant-2', { accountId: 'bob', clientId: 'c1' }, 3600);
+      } finally {
+        await store.close();
+      }
+      const listed = await cli(dbPath, ['accounts', 'list']);
+      expectStatus(listed, 0);
+      expect(listed.stdout).toMatch(
+        /^corp:4f1c2b7e-aaaa-4bbb-8ccc-1234567890ab\tcorp\talice\talice@example\.test\t\d{4}-/,
+      );
+      expectStatus(await cli(dbPath, ['accounts', 'remove', 'corp:nobody']), 1);
+      const removed = await cli(dbPath, [
+        'accounts',
+        'remove',
+        'corp:4f1c2b7e-aaaa-4bbb-8ccc-1234567890ab',
+      ]);
+      expectStatus(removed, 0);
+      expect(removed.stdout).toContain('removed, with its grants and tokens');
+      expect((await cli(dbPath, ['accounts', 'list'])).stdout).toBe('');
+      const after = await openStore({ kind: 'sqlite', path: dbPath });
+      try {
+        expect(await after.models.find('Grant', 'grant-1')).toBeUndefined();
+        expect(await after.models.find('RefreshToken', 'rt-1')).toBeUndefined();
+        // Another account's grant stays.
+        expect(await after.models.find('Grant', 'grant-2')).toBeDefined();
+      } finally {
+        await after.close();
       }
     },
     SLOW,

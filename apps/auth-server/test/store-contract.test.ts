@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningRedis, startRedis } from '@gatehouse/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { FederatedAccounts } from '../src/accounts/federated-accounts.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
@@ -70,6 +71,39 @@ describe.each(stores)('%s store', (_name, open) => {
   beforeEach(async () => {
     store = await open();
     return () => store.close();
+  });
+
+  it('keeps federated accounts without expiry: created, updated at the next sign-in, removed with their grants', async () => {
+    const accounts = new FederatedAccounts(store.models);
+    const identity = {
+      subject: 'kc-1',
+      username: 'alice',
+      email: 'alice@example.test',
+      emailVerified: true,
+      name: undefined,
+      groups: ['mcp-admins'],
+    };
+    const first = await accounts.signedIn('corp', identity, 1_000);
+    const again = await accounts.signedIn('corp', { ...identity, groups: [] }, 2_000);
+    expect(again).toMatchObject({
+      accountId: 'corp:kc-1',
+      createdAt: 1_000,
+      lastSignInAt: 2_000,
+      groups: [],
+    });
+    expect(await accounts.get(first.accountId)).toEqual(again);
+    expect((await accounts.list()).map((account) => account.accountId)).toEqual(['corp:kc-1']);
+    await store.models.upsert('Grant', 'g-fed', { accountId: 'corp:kc-1', clientId: 'c' }, 60);
+    await store.models.upsert(
+      'RefreshToken',
+      'rt-fed',
+      { accountId: 'corp:kc-1', grantId: 'g-fed' },
+      60,
+    );
+    expect(await accounts.remove('corp:kc-1')).toBe(true);
+    expect(await accounts.get('corp:kc-1')).toBeUndefined();
+    expect(await store.models.find('RefreshToken', 'rt-fed')).toBeUndefined();
+    expect(await accounts.remove('corp:kc-1')).toBe(false);
   });
 
   it('keeps a model entry until it expires', async () => {

@@ -12,3 +12,9 @@ export {
   type RunningKeycloak,
   startKeycloak,
 } from './launcher.js';
+export {
+  importRealm,
+  type KeycloakAdmin,
+  keycloakAdmin,
+  UPSTREAM_REALM_FILE,
+} from './realms.js';

@@ -39,6 +39,7 @@ export { obtainToken } from './tokens.js';
 export {
   type HeadlessLogin,
   type HtmlForm,
+  linkHref,
   type PageResponse,
   parseForms,
   type StoredCookie,

@@ -80,6 +80,21 @@ export interface HeadlessLogin {
   readonly password: string;
   /** Press Allow (default) or Deny on the consent page. */
   readonly consent?: 'allow' | 'deny';
+  /**
+   * Sign in through an upstream provider: follow the sign-in page's "Continue with <upstream>"
+   * link, then sign in at the provider's own page with `username` and `password`.
+   */
+  readonly upstream?: string;
+}
+
+/** The href of a page's `<a>` whose text is `text` (entities decoded), if any. */
+export function linkHref(html: string, text: string, baseUrl: string): string | undefined {
+  for (const match of html.matchAll(/<a\b([^>]*)>([\s\S]*?)<\/a>/gi)) {
+    const label = decodeEntities((match[2] ?? '').replace(/<[^>]*>/g, '').trim());
+    const href = attribute(match[1] ?? '', 'href');
+    if (label === text && href) return new URL(href, baseUrl).href;
+  }
+  return undefined;
 }
 
 /**
@@ -165,6 +180,12 @@ export class UserAgent {
     let page = await this.navigate(url, atCallback);
     for (let step = 0; step < 4 && !atCallback(page.url); step++) {
       seen?.push(page.body);
+      const upstream =
+        login.upstream && linkHref(page.body, `Continue with ${login.upstream}`, page.url);
+      if (upstream) {
+        page = await this.navigate(upstream, atCallback);
+        continue;
+      }
       const form = parseForms(page.body, page.url)[0];
       if (!form) break;
       page =

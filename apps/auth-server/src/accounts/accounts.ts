@@ -1,14 +1,41 @@
 import { randomBytes } from 'node:crypto';
 import type { User } from '../config.js';
 import type { Store } from '../store/store.js';
+import { FederatedAccounts, isFederatedAccountId } from './federated-accounts.js';
 import { decoyHash, hashPassword, needsRehash, verifyPassword } from './passwords.js';
 
-/** Users: seeding from configuration, login checks, and the account view oidc-provider needs. */
+/**
+ * Users: seeding from configuration, login checks, and the account view oidc-provider needs;
+ * local users (passwords) and federated accounts (signed in through an upstream provider) alike.
+ */
 export class Accounts {
   readonly #store: Store;
+  readonly federated: FederatedAccounts;
 
   constructor(store: Store) {
     this.#store = store;
+    this.federated = new FederatedAccounts(store.models);
+  }
+
+  /**
+   * The claims of an account that still exists (OIDC_CLAIMS), or `undefined`: a removed account
+   * stops its refresh tokens and its UserInfo.
+   */
+  async claimsOf(
+    accountId: string,
+  ): Promise<{ sub: string; preferred_username: string } | undefined> {
+    if (!isFederatedAccountId(accountId)) {
+      return (await this.exists(accountId))
+        ? { sub: accountId, preferred_username: accountId }
+        : undefined;
+    }
+    const account = await this.federated.get(accountId);
+    return account && { sub: accountId, preferred_username: account.username ?? accountId };
+  }
+
+  /** Whether any local (password) user exists: the sign-in page shows its form only then. */
+  async hasLocalUsers(): Promise<boolean> {
+    return (await this.#store.listUsers()).length > 0;
   }
 
   /**

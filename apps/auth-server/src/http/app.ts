@@ -11,6 +11,7 @@ import {
 } from '@gatehouse/server-kit';
 import Koa from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
+import type { Federation } from '../federation/federation.js';
 import { GRANT_TYPES, RESPONSE_TYPES } from '../provider/configuration.js';
 import type { ProviderHolder } from '../provider/provider-holder.js';
 import type { ResourceRegistry } from '../provider/resources.js';
@@ -19,6 +20,7 @@ import type { Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
 import { bufferBody } from './body.js';
 import { exactRoutes } from './exact-routes.js';
+import { federationCallback } from './federation-callback.js';
 import { interactions } from './interactions/index.js';
 import { issuerOrigin } from './issuer-origin.js';
 import { issuerPath } from './issuer-path.js';
@@ -39,6 +41,7 @@ export interface HttpDependencies {
   readonly store: Store;
   readonly accounts: Accounts;
   readonly resources: ResourceRegistry;
+  readonly federation: Federation;
   readonly logger: Logger;
   readonly proxy: boolean;
   readonly https: boolean;
@@ -125,10 +128,20 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   });
 
   app.use(
+    federationCallback({
+      federation: deps.federation,
+      logger,
+      basePath: deps.issuerPath,
+      interactionPath: routes.interaction,
+    }),
+  );
+  app.use(
     interactions({
       providers: deps.providers,
       accounts: deps.accounts,
       resources: deps.resources,
+      federation: deps.federation,
+      store: deps.store,
       throttle: new LoginThrottle(deps.store.counters),
       csrfSecret: deps.csrfSecret,
       logger,

@@ -7,6 +7,7 @@ import Provider, {
 } from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
 import type { Config } from '../config.js';
+import type { Federation } from '../federation/federation.js';
 import { adapterClass, type Store } from '../store/store.js';
 import { pageCsp, renderErrorPage, renderLoggedOut, renderLogout } from '../ui/pages.js';
 import { applyRegistrationPolicy, POLICY_PROPERTY } from './clients.js';
@@ -45,6 +46,8 @@ export interface ProviderDependencies {
   readonly routes: Routes;
   /** Private signing keys, active first (keys/keystore.ts). */
   readonly jwks: { keys: JWK[] };
+  /** What federated accounts may hold (their upstream's scope mapping). */
+  readonly federation: Federation;
 }
 
 /**
@@ -59,12 +62,12 @@ export function createProvider({
   cookieKeys,
   routes,
   jwks,
+  federation,
 }: ProviderDependencies): Provider {
   const tokens = tokenPolicy(config, resources);
   const metadataDocuments = metadataDocumentConfiguration(config.cimd);
   const configuredIds = new Set(config.clients.map((client) => client.client_id));
-  const claimsOf = async (sub: string) =>
-    (await accounts.exists(sub)) ? { sub, preferred_username: sub } : undefined;
+  const claimsOf = (sub: string) => accounts.claimsOf(sub);
   const mayIntrospect = introspectionRule(configuredIds);
   // Browsers reach the sign-in pages at the issuer's URLs: its scheme decides.
   const secureCookies = new URL(config.issuer).protocol === 'https:';
@@ -165,11 +168,18 @@ export function createProvider({
         async useGrantedResource() {
           return true;
         },
-        async getResourceServerInfo(_ctx, resourceIndicator) {
+        // Asked at authorization, consent, code exchange and refresh: a federated account never
+        // gets a scope its upstream's mapping does not give it, and loses one at the next
+        // refresh once it is taken away (its groups are those of its last sign-in).
+        async getResourceServerInfo(ctx, resourceIndicator) {
           const resource = resources.get(resourceIndicator);
           if (!resource) throw new errors.InvalidTarget(`unknown resource ${resourceIndicator}`);
+          const accountId = ctx.oidc.account?.accountId ?? ctx.oidc.session?.accountId;
+          const allowed = accountId
+            ? await federation.allowedScopes(accountId, resource)
+            : undefined;
           return {
-            scope: resource.scopes.join(' '),
+            scope: (allowed ?? resource.scopes).join(' '),
             audience: resource.resource,
             accessTokenTTL: resource.accessTokenTtl ?? config.ttl.accessToken,
             accessTokenFormat: resource.accessTokenFormat,
@@ -187,7 +197,19 @@ export function createProvider({
     // One grant (refresh-token family) per authorization; consent remembered per user and client.
     loadExistingGrant: grantPerAuthorization(store) as Configuration['loadExistingGrant'],
     interactions: {
-      policy: createInteractionPolicy(),
+      policy: createInteractionPolicy(async (accountId, indicators, requested) => {
+        const notAllowed: Record<string, string[]> = {};
+        for (const indicator of indicators) {
+          const resource = resources.get(indicator);
+          const allowed = resource && (await federation.allowedScopes(accountId, resource));
+          if (!resource || !allowed) continue;
+          const refused = requested.filter(
+            (scope) => resource.scopes.includes(scope) && !allowed.includes(scope),
+          );
+          if (refused.length > 0) notAllowed[indicator] = refused;
+        }
+        return notAllowed;
+      }),
       url: (_ctx, interaction) =>
         `${new URL(config.issuer).pathname.replace(/\/$/, '')}${routes.interaction}/${interaction.uid}`,
     },

@@ -14,7 +14,8 @@ h1{font-size:1.35rem;margin:0 0 1rem}p{margin:.5rem 0}.muted{color:var(--muted);
 label{display:block;font-weight:600;margin:1rem 0 .25rem}input[type=text],input[type=password]{width:100%;padding:.6rem .7rem;font:inherit;color:inherit;background:transparent;border:1px solid var(--border);border-radius:8px}
 input:focus-visible,button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 .actions{display:flex;gap:.75rem;margin-top:1.5rem;flex-wrap:wrap}button{font:inherit;font-weight:600;padding:.6rem 1.2rem;border-radius:8px;border:1px solid var(--accent);cursor:pointer;min-height:44px}
-button.primary{background:var(--accent);color:var(--accent-fg)}button.secondary{background:transparent;color:var(--accent)}
+button.primary,a.button.primary{background:var(--accent);color:var(--accent-fg)}button.secondary,a.button.secondary{background:transparent;color:var(--accent)}
+a.button{display:inline-flex;align-items:center;font-weight:600;padding:.6rem 1.2rem;border-radius:8px;border:1px solid var(--accent);min-height:44px;text-decoration:none}a.button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}.upstreams{flex-direction:column}.or{text-align:center;margin-top:1.25rem}
 .error{color:var(--error);font-weight:600}ul.scopes{padding-left:1.2rem}ul.scopes li{margin:.35rem 0}code{font-size:.85em;word-break:break-all}
 `;
 
@@ -55,22 +56,57 @@ export interface LoginPage {
   readonly clientName: string;
   readonly username?: string;
   readonly error?: string;
+  /** The password form; off when there are no local users (default on). */
+  readonly passwords?: boolean;
+  /** "Continue with <name>" links, after the password form. */
+  readonly upstreams?: ReadonlyArray<{ readonly name: string; readonly href: string }>;
 }
 
 export function renderLogin(page: LoginPage): string {
-  return layout(
-    'Sign in',
-    `<h1>Sign in</h1>
-<p class="muted">to continue to <strong>${escapeHtml(page.clientName)}</strong></p>
-${page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : ''}
-<form method="post" action="${escapeHtml(page.action)}">
+  const passwords = page.passwords ?? true;
+  const upstreams = page.upstreams ?? [];
+  const form = passwords
+    ? `<form method="post" action="${escapeHtml(page.action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">
 <label for="username">Username</label>
 <input type="text" id="username" name="username" autocomplete="username" autocapitalize="none" spellcheck="false" required value="${escapeHtml(page.username ?? '')}"${page.username ? '' : ' autofocus'}>
 <label for="password">Password</label>
 <input type="password" id="password" name="password" autocomplete="current-password" required${page.username ? ' autofocus' : ''}>
 <div class="actions"><button type="submit" class="primary">Sign in</button></div>
-</form>`,
+</form>`
+    : '';
+  const links = upstreams
+    .map(
+      (upstream) =>
+        `<a class="button${passwords ? ' secondary' : ' primary'}" href="${escapeHtml(upstream.href)}">Continue with ${escapeHtml(upstream.name)}</a>`,
+    )
+    .join('\n');
+  return layout(
+    'Sign in',
+    `<h1>Sign in</h1>
+<p class="muted">to continue to <strong>${escapeHtml(page.clientName)}</strong></p>
+${page.error ? `<p class="error" role="alert">${escapeHtml(page.error)}</p>` : ''}
+${form}
+${links ? `${passwords ? '<p class="muted or">or</p>' : ''}<nav class="actions upstreams" aria-label="Sign in with">\n${links}\n</nav>` : ''}`,
+  );
+}
+
+/**
+ * The end of a sign-in that may not go on (an account an allow-list turns away, a scope the
+ * account may not have): why, and a link that returns to the application with `access_denied`.
+ */
+export function renderDenied(page: {
+  readonly title: string;
+  readonly reason: string;
+  readonly clientName: string;
+  readonly returnTo: string;
+}): string {
+  return layout(
+    page.title,
+    `<h1>${escapeHtml(page.title)}</h1>
+<p class="error" role="alert">${escapeHtml(page.reason)}</p>
+<p class="muted">Ask the administrator of this server if you think you should have access.</p>
+<div class="actions"><a class="button primary" id="return" href="${escapeHtml(page.returnTo)}">Return to ${escapeHtml(page.clientName)}</a></div>`,
   );
 }
 
@@ -82,6 +118,8 @@ export interface ConsentPage {
   readonly resource: string;
   readonly scopes: ReadonlyArray<{ readonly scope: string; readonly description: string }>;
   readonly username: string;
+  /** Scopes the application asked for that this account may not have: it will not get them. */
+  readonly notAllowed?: readonly string[];
 }
 
 export function renderConsent(page: ConsentPage): string {
@@ -100,6 +138,7 @@ export function renderConsent(page: ConsentPage): string {
 <ul class="scopes">
 ${scopes}
 </ul>
+${page.notAllowed?.length ? `<p class="muted">It also asked for ${page.notAllowed.map((scope) => `<code>${escapeHtml(scope)}</code>`).join(', ')}, which your account may not have: it will not get ${page.notAllowed.length === 1 ? 'it' : 'them'}.</p>` : ''}
 <p class="muted">You will be sent back to <strong>${escapeHtml(page.redirectHost)}</strong>.</p>
 <form method="post" action="${escapeHtml(page.action)}">
 <input type="hidden" name="csrf" value="${escapeHtml(page.csrf)}">

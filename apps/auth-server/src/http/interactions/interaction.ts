@@ -6,7 +6,8 @@ import { sendPage } from './page.js';
 
 export type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 export type InteractionResult = Parameters<Provider['interactionResult']>[2];
-export type InteractionStep = 'login' | 'consent';
+/** A page below the interaction: the two forms, and the upstream sign-in (`upstream/<id>` to leave). */
+export type InteractionStep = 'login' | 'consent' | 'upstream' | `upstream/${string}`;
 
 /** One request to an interaction's pages, once its details are loaded: what every step needs. */
 export interface Interaction {
@@ -26,6 +27,14 @@ export interface Interaction {
   loginPage(status: number, extra?: { username?: string; error?: string }): void;
   /** Ends the interaction with `result` and sends the browser on (303: the form's POST is done). */
   finish(result: InteractionResult, mergeWithLastSubmission: boolean): Promise<void>;
+  /** Ends the interaction with `result`; returns where the browser goes on (for a link). */
+  conclude(result: InteractionResult): Promise<string>;
+}
+
+/** A way to sign in other than the password form: "Continue with <name>". */
+export interface SignInOption {
+  readonly id: string;
+  readonly name: string;
 }
 
 export function createInteraction(options: {
@@ -35,6 +44,10 @@ export function createInteraction(options: {
   provider: Provider;
   csrf: InteractionCsrf;
   clientName: string;
+  /** The upstream providers the sign-in page offers. */
+  upstreams: readonly SignInOption[];
+  /** Whether the sign-in page has the password form (there are local users). */
+  passwords: boolean;
   /** The form action prefix: the issuer's path and the pages' path (`/interaction`). */
   actionPrefix: string;
 }): Interaction {
@@ -57,6 +70,11 @@ export function createInteraction(options: {
           action: interaction.pageUrl('login'),
           csrf: interaction.csrfToken(),
           clientName: interaction.clientName,
+          passwords: options.passwords,
+          upstreams: options.upstreams.map((upstream) => ({
+            name: upstream.name,
+            href: interaction.pageUrl(`upstream/${upstream.id}`),
+          })),
           ...extra,
         }),
         status,
@@ -68,6 +86,11 @@ export function createInteraction(options: {
       });
       ctx.status = 303;
       ctx.redirect(location);
+    },
+    conclude(result) {
+      return provider.interactionResult(ctx.req, ctx.res, result, {
+        mergeWithLastSubmission: false,
+      });
     },
   };
   return interaction;

@@ -1,27 +1,84 @@
+import type { Federation } from '../../federation/federation.js';
 import { consentAlreadyGiven } from '../../provider/offline-access.js';
+import { SCOPE_NOT_ALLOWED } from '../../provider/policy.js';
 import type { ResourceRegistry } from '../../provider/resources.js';
-import { type ConsentPage, renderConsent } from '../../ui/pages.js';
+import type { Store } from '../../store/store.js';
+import { type ConsentPage, renderConsent, renderDenied } from '../../ui/pages.js';
 import type { Interaction } from './interaction.js';
 
 /**
  * GET of an interaction: the sign-in form when oidc-provider asks for a login; otherwise consent,
  * ended at once when everything asked for was consented to before (offline-access.ts), else the
  * consent page listing what the client gets.
+ *
+ * A request for scopes the account may not have (policy.ts) ends in a denial when it is a step-up
+ * or a re-authorization (the client already holds a grant of this account) or when nothing it asks
+ * for is allowed: a client that gets a token without the scope would only ask again. A first
+ * authorization that asks for more than the account may have is consented to without the extra
+ * scopes, and the page says which (RFC 6749 §3.3: the token's `scope` tells the client).
  */
 export async function showInteraction(
   interaction: Interaction,
-  resources: ResourceRegistry,
+  deps: {
+    readonly resources: ResourceRegistry;
+    readonly federation: Federation;
+    readonly store: Pick<Store, 'latestGrantId'>;
+  },
 ): Promise<void> {
   const { details } = interaction;
   if (details.prompt.name === 'login') {
     interaction.loginPage(200);
     return;
   }
+  const notAllowed = details.prompt.reasons.includes(SCOPE_NOT_ALLOWED)
+    ? ((details.prompt.details as { scopesNotAllowed?: Record<string, string[]> })
+        .scopesNotAllowed ?? {})
+    : {};
+  const refused = [...new Set(Object.values(notAllowed).flat())];
+  if (refused.length > 0 && (await mustDeny(interaction, notAllowed, deps))) {
+    const returnTo = await interaction.conclude({
+      error: 'access_denied',
+      error_description: 'The account may not have a requested scope',
+    });
+    interaction.page(
+      renderDenied({
+        title: 'Not allowed',
+        reason: `${interaction.clientName} asked for ${refused.join(', ')}, which your account may not have.`,
+        clientName: interaction.clientName,
+        returnTo,
+      }),
+      403,
+    );
+    return;
+  }
   if (consentAlreadyGiven(details)) {
     await interaction.finish({ consent: {} }, true);
     return;
   }
-  interaction.page(renderConsent(consentView(interaction, resources)));
+  interaction.page(
+    renderConsent({ ...consentView(interaction, deps.resources), notAllowed: refused }),
+  );
+}
+
+async function mustDeny(
+  interaction: Interaction,
+  notAllowed: Readonly<Record<string, readonly string[]>>,
+  deps: {
+    readonly resources: ResourceRegistry;
+    readonly federation: Federation;
+    readonly store: Pick<Store, 'latestGrantId'>;
+  },
+): Promise<boolean> {
+  const accountId = interaction.details.session?.accountId ?? '';
+  const clientId = interaction.params.client_id ?? '';
+  if ((await deps.store.latestGrantId(accountId, clientId)) !== undefined) return true;
+  const requested = (interaction.params.scope ?? '').split(' ');
+  for (const indicator of Object.keys(notAllowed)) {
+    const resource = deps.resources.get(indicator);
+    const allowed = resource ? await deps.federation.allowedScopes(accountId, resource) : [];
+    if (requested.some((scope) => allowed?.includes(scope))) return false;
+  }
+  return true;
 }
 
 function consentView(interaction: Interaction, resources: ResourceRegistry): ConsentPage {
