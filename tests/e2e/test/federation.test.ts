@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import {
   importRealm,
@@ -32,6 +33,8 @@ import { type Stack, startAuthServer, startStack } from './stack.js';
  */
 
 const SECRET = 'e2e-upstream-client-secret';
+const upstreamKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const KEY_ID = 'gatehouse-upstream-key';
 const REDIRECT_URI = 'http://127.0.0.1:33418/callback';
 const screenshots = new URL('../.reports/screenshots/', import.meta.url).pathname;
 
@@ -77,7 +80,20 @@ function federation(upstreamIssuer: string, plain: boolean) {
     scopes: ['openid'],
     scope_grants: [{ scopes: ['mcp:tools'] }],
   };
-  return JSON.stringify(plain ? [oidc, oauth] : [oidc]);
+  // private_key_jwt instead of a secret: Keycloak's "Signed JWT" client with our public key.
+  const keyed = {
+    id: 'corp-key',
+    name: 'Corp Key',
+    issuer: upstreamIssuer,
+    client_id: 'gatehouse-key',
+    private_key_jwk: {
+      ...upstreamKey.privateKey.export({ format: 'jwk' }),
+      kid: KEY_ID,
+      alg: 'ES256',
+    },
+    scope_grants: [{ scopes: ['mcp:tools'] }],
+  };
+  return JSON.stringify(plain ? [oidc, oauth, keyed] : [oidc]);
 }
 
 beforeAll(async () => {
@@ -108,8 +124,33 @@ beforeAll(async () => {
     },
     {
       adjust: (realm) => {
-        const client = (realm.clients as Array<{ redirectUris: string[] }>)[0];
-        client?.redirectUris.push(`${only.issuer}/federation/callback`);
+        const clients = realm.clients as Array<
+          Record<string, unknown> & { redirectUris: string[] }
+        >;
+        const [client] = clients;
+        if (!client) throw new Error('the upstream realm has no client');
+        client.redirectUris.push(`${only.issuer}/federation/callback`);
+        const { secret: _secret, ...keyed } = client;
+        clients.push({
+          ...keyed,
+          clientId: 'gatehouse-key',
+          clientAuthenticatorType: 'client-jwt',
+          attributes: {
+            ...(client.attributes as Record<string, string>),
+            'use.jwks.string': 'true',
+            'jwks.string': JSON.stringify({
+              keys: [
+                {
+                  ...upstreamKey.publicKey.export({ format: 'jwk' }),
+                  kid: KEY_ID,
+                  alg: 'ES256',
+                  use: 'sig',
+                },
+              ],
+            }),
+            'token.endpoint.auth.signing.alg': 'ES256',
+          },
+        });
       },
     },
   );
@@ -296,6 +337,11 @@ describe('federated sign-in through Keycloak', () => {
     const claims = await exchange(await authorize({ ...alice, upstream: 'Corp OAuth' }));
     expect(claims.sub).toMatch(/^corp-oauth:[0-9a-f-]{36}$/);
     expect(claims.scope).toBe('mcp:tools');
+  });
+
+  it('authenticates to the upstream with private_key_jwt (Keycloak "Signed JWT")', async () => {
+    const claims = await exchange(await authorize({ ...alice, upstream: 'Corp Key' }));
+    expect(claims.sub).toMatch(/^corp-key:[0-9a-f-]{36}$/);
   });
 
   it('sends people straight to the upstream when it is the only way in', async () => {
