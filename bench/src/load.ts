@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import type { RefreshChains } from './refresh-chains.js';
 import { median, percentile } from './stats.js';
 
 /**
@@ -129,4 +130,29 @@ export function summarizeCase<Run extends LoadSample>(
     sequentialN: sequentialUs.length,
     runs,
   };
+}
+
+/**
+ * Refresh-grant load on a pool of rotating refresh tokens (refresh-chains.ts): each request takes
+ * a token from the pool, each answer puts the new one back.
+ */
+export function refreshGrantLoad(
+  pool: Pick<RefreshChains, 'build' | 'onResponse'>,
+  options: {
+    readonly tokenEndpoint: string;
+    readonly connections: number;
+    readonly seconds: number;
+  },
+): Promise<LoadSample> {
+  return load({
+    url: options.tokenEndpoint,
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    connections: options.connections,
+    seconds: options.seconds,
+    dynamic: {
+      setup: () => ({ body: pool.build() }),
+      onResponse: (status, body) => pool.onResponse(status, body),
+    },
+  });
 }

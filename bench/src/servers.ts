@@ -182,6 +182,16 @@ export function authServerMain(): { appDir: string; main: string } {
   return { appDir, main };
 }
 
+/** The built MCP server (`apps/mcp-server/dist/main.js`), found through the dependency. */
+export function mcpServerApp(): { appDir: string; main: string } {
+  const require = createRequire(import.meta.url);
+  const appDir = dirname(require.resolve('@gatehouse/mcp-server/package.json'));
+  const main = join(appDir, 'dist', 'main.js');
+  if (!existsSync(main))
+    throw new Error(`${main} is missing: run \`pnpm --filter @gatehouse/mcp-server build\``);
+  return { appDir, main };
+}
+
 /** A server the bench started as a child process (an MCP server, the tutorial's Python server). */
 export interface ChildServer {
   readonly name: string;

@@ -15,14 +15,13 @@
  * Run: pnpm bench (root) or pnpm --filter @gatehouse/bench bench:load. Options: see README.md.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createIntrospectionVerifier, createJwtVerifier } from '@gatehouse/auth-core';
 import { KEYCLOAK_VERSION } from '@gatehouse/keycloak-runner';
 import { bench, freePort, introspectionClient, obtainToken } from '@gatehouse/testkit';
 import { importJWK, type JSONWebKeySet, jwtVerify } from 'jose';
 import { keycloakTokenSource } from './keycloak-tokens.js';
-import { type LoadSample, load, sampleEvery, summarizeCase } from './load.js';
+import { type LoadSample, load, refreshGrantLoad, sampleEvery, summarizeCase } from './load.js';
 import { checkToolsCall, mcpRequestHeaders, mcpSessionPool, TOOLS_CALL_BODY } from './mcp-calls.js';
 import { treeRss } from './process-memory.js';
 import { refreshChains } from './refresh-chains.js';
@@ -37,6 +36,7 @@ import {
 import {
   type BenchServer,
   type ChildServer,
+  mcpServerApp,
   REPO_ROOT,
   startAuthServer,
   startBenchRedis,
@@ -61,16 +61,6 @@ const SCOPE = 'mcp:tools';
 const INTROSPECTOR = { id: 'mcp-server', secret: 'mcp-server-introspection-secret' };
 
 stopAllOnSignal();
-
-/** The built MCP server (`apps/mcp-server/dist/main.js`), found through the dependency. */
-function mcpServerApp(): { appDir: string; main: string } {
-  const require = createRequire(import.meta.url);
-  const appDir = dirname(require.resolve('@gatehouse/mcp-server/package.json'));
-  const main = join(appDir, 'dist', 'main.js');
-  if (!existsSync(main))
-    throw new Error(`${main} is missing: run \`pnpm --filter @gatehouse/mcp-server build\``);
-  return { appDir, main };
-}
 
 /** The tutorial's Python server needs the Python MCP SDK `npm test` installs into .tools/python. */
 function pythonWithMcpSdk(): string | undefined {
@@ -491,16 +481,10 @@ try {
     if (!pool) throw new Error(`no refresh chains for ${key}`);
     const replaced = await pool.repair(settings.connections);
     pool.takeBroken();
-    const sample = await load({
-      url: discovery[key].token_endpoint,
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    const sample = await refreshGrantLoad(pool, {
+      tokenEndpoint: discovery[key].token_endpoint,
       connections: settings.connections,
       seconds,
-      dynamic: {
-        setup: () => ({ body: pool.build() }),
-        onResponse: (status, body) => pool.onResponse(status, body),
-      },
     });
     return { ...sample, broken: pool.takeBroken(), replaced };
   };

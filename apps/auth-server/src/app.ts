@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import type { Logger } from '@gatehouse/logging';
+import { createAuditLogger, type Logger } from '@gatehouse/logging';
 import { listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { Accounts } from './accounts/accounts.js';
+import { createAuditTrail } from './audit/audit-trail.js';
+import { auditProviderEvents } from './audit/provider-audit.js';
 import type { Config, User } from './config.js';
 import { createFederation } from './federation/federation.js';
 import { createHttpApp } from './http/app.js';
@@ -53,6 +55,21 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   const accounts = new Accounts(store);
   // No dev user when people sign in through an upstream: nobody wants a second password store.
   const devUser = await accounts.seed(config.users, config.dev && config.federation.length === 0);
+  const audit = createAuditTrail({
+    enabled: config.audit.enabled,
+    log: store.audit,
+    logger: createAuditLogger({
+      service: 'auth-server',
+      format: config.log.format,
+      destination: config.audit.log,
+    }),
+    retentionMs: config.audit.retentionSeconds * 1000,
+    onStoreError: (error) =>
+      logger.warn(
+        { err: { message: (error as Error).message } },
+        'audit events could not be stored (they are still on the audit log stream)',
+      ),
+  });
   const federation = createFederation(config.federation, {
     counters: store.counters,
     accounts: accounts.federated,
@@ -66,7 +83,16 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   // One route table for oidc-provider and the middlewares in front of it, so they never disagree.
   const routes = routesFor(config.compat);
   const retentionSec = config.ttl.accessToken + 3600;
-  const providerDeps = { config, store, accounts, resources, cookieKeys, routes, federation };
+  const providerDeps = {
+    config,
+    store,
+    accounts,
+    resources,
+    cookieKeys,
+    routes,
+    federation,
+    audit,
+  };
   const providers = new ProviderHolder(
     (keys) => createProvider({ ...providerDeps, jwks: keys }),
     await providerJwks(store, retentionSec),
@@ -79,6 +105,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     accounts,
     resources,
     federation,
+    audit,
     logger,
     proxy: config.proxy,
     https: new URL(config.issuer).protocol === 'https:',
@@ -90,7 +117,8 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     routes,
   });
   providers.onProvider((provider) => trackClientUse(provider, store));
-  providers.onProvider((provider) => auditGrantRevocations(provider, logger));
+  providers.onProvider((provider) => auditGrantRevocations(provider, logger, audit));
+  providers.onProvider((provider) => auditProviderEvents(provider, audit));
   providers.onProvider((provider) => logOAuthErrors(provider, logger));
   // Keys rotated by the CLI or by another instance on the same store are picked up without a restart.
   const keyWatch = setInterval(async () => {
@@ -114,6 +142,9 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   const housekeeping = async () => {
     try {
       await store.models.cleanup();
+      const pruned = await audit.prune();
+      if (pruned > 0)
+        logger.info({ count: pruned }, 'audit events past AUTH_AUDIT_RETENTION deleted');
       const reaped = await store.reapIdleClients(idleMs);
       if (reaped.length > 0) logger.info({ count: reaped.length }, 'reaped idle clients');
     } catch (error) {
@@ -135,6 +166,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
       clearInterval(cleanup);
       clearInterval(keyWatch);
       await http.close();
+      await audit.flush();
       await store.close();
     },
   };

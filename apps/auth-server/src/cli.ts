@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import { createAuditLogger } from '@gatehouse/logging';
 import { ConfigError } from '@gatehouse/server-kit';
 import { Accounts } from './accounts/accounts.js';
+import { auditFilterFrom, formatAuditEvent, grantActivity } from './audit/audit-query.js';
+import { createAuditTrail } from './audit/audit-trail.js';
 import { cliPassword, loadConfig } from './config.js';
 import { rotateSigningKeys } from './keys/keystore.js';
 import { openStore } from './store/open-store.js';
@@ -16,9 +20,12 @@ import { openStore } from './store/open-store.js';
  *   clients list | clients delete <client_id>
  *   grants list | grants revoke <grant_id>
  *   keys list | keys rotate
+ *   audit [--user|--client|--grant|--type|--since|--until|--limit] [--json]
  */
 
 const USAGE = `usage: cli <users|accounts|clients|grants|keys> <command> [argument]
+       cli audit [--user <account>] [--client <id>] [--grant <id>] [--type <type>[,<type>]]
+                 [--since <ISO date|30m|12h|7d>] [--until <ISO date|duration>] [--limit <n>] [--json]
   users add <name>         (password from $GATEHOUSE_PASSWORD or stdin; never an argument)
   users remove <name>
   users list
@@ -26,7 +33,7 @@ const USAGE = `usage: cli <users|accounts|clients|grants|keys> <command> [argume
   accounts remove <id>     (revokes its grants and tokens; a next sign-in upstream creates it again)
   clients list
   clients delete <client_id>
-  grants list
+  grants list              (with the last tokens issued and the last refresh the audit trail saw)
   grants revoke <grant_id>
   keys list
   keys rotate              (running servers sign with the new keys within AUTH_KEY_REFRESH_INTERVAL, 30 s by default; old public keys stay published)`;
@@ -36,11 +43,54 @@ function readPassword(): string {
 }
 
 async function run(args: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args, allowPositionals: true, strict: true });
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      user: { type: 'string' },
+      client: { type: 'string' },
+      grant: { type: 'string' },
+      type: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+  });
   const [area, command, argument] = positionals;
   const config = loadConfig();
   const store = await openStore(config.store);
+  // Every change an operator makes here goes on the audit trail (the store; and the audit file
+  // when AUTH_AUDIT_LOG names one: stdout is this command's own output).
+  const audit = createAuditTrail({
+    enabled: config.audit.enabled,
+    log: store.audit,
+    logger:
+      config.audit.log === 'stdout'
+        ? undefined
+        : createAuditLogger({
+            service: 'auth-server',
+            format: 'json',
+            destination: config.audit.log,
+          }),
+    retentionMs: config.audit.retentionSeconds * 1000,
+    onStoreError: (error) =>
+      console.error(`warning: the audit event could not be stored: ${(error as Error).message}`),
+  });
+  const actor = `cli:${userInfo().username}`;
+  const adminAction = (
+    action: string,
+    target: string,
+    outcome: 'success' | 'failure' = 'success',
+  ) => audit.record({ type: 'admin_action', outcome, actor, detail: { action, target } });
   try {
+    if (area === 'audit' && command === undefined) {
+      const events = await audit.query(auditFilterFrom(values));
+      if (values.json) console.log(JSON.stringify(events, null, 2));
+      else for (const event of events) console.log(formatAuditEvent(event));
+      return 0;
+    }
     const key = `${area} ${command}`;
     switch (key) {
       case 'users add': {
@@ -49,16 +99,16 @@ async function run(args: string[]): Promise<number> {
         const password = readPassword();
         if (password.length < 8) throw new Error('the password must have at least 8 characters');
         await new Accounts(store).add(argument, password);
+        adminAction('users add', argument);
         console.log(`user ${argument} saved`);
         return 0;
       }
-      case 'users remove':
-        console.log(
-          (await store.deleteUser(argument ?? ''))
-            ? `user ${argument} removed`
-            : `no user ${argument}`,
-        );
+      case 'users remove': {
+        const removed = await store.deleteUser(argument ?? '');
+        adminAction('users remove', argument ?? '', removed ? 'success' : 'failure');
+        console.log(removed ? `user ${argument} removed` : `no user ${argument}`);
         return 0;
+      }
       case 'users list':
         for (const name of await store.listUsers()) console.log(name);
         return 0;
@@ -79,6 +129,7 @@ async function run(args: string[]): Promise<number> {
       }
       case 'accounts remove': {
         const removed = await new Accounts(store).federated.remove(argument ?? '');
+        adminAction('accounts remove', argument ?? '', removed ? 'success' : 'failure');
         console.log(
           removed
             ? `account ${argument} removed, with its grants and tokens`
@@ -95,18 +146,33 @@ async function run(args: string[]): Promise<number> {
         return 0;
       case 'clients delete':
         await store.models.destroy('Client', argument ?? '');
+        adminAction('clients delete', argument ?? '');
         console.log(`client ${argument} deleted`);
         return 0;
-      case 'grants list':
+      case 'grants list': {
+        // With what the audit trail knows of each: last tokens issued, last refresh, last seen.
+        const activity = grantActivity(
+          await audit.query({ types: ['token_issued', 'token_refreshed'], limit: 100_000 }),
+        );
+        const when = (at: number | undefined) => (at ? new Date(at).toISOString() : '-');
         for (const { id, payload } of await store.models.list('Grant')) {
+          const seen = activity.get(id);
           console.log(
-            `${id}\t${String(payload.accountId ?? '')}\t${String(payload.clientId ?? '')}`,
+            [
+              id,
+              String(payload.accountId ?? ''),
+              String(payload.clientId ?? ''),
+              `issued ${when(seen?.issued)}`,
+              `refreshed ${when(seen?.refreshed)}`,
+            ].join('\t'),
           );
         }
         return 0;
+      }
       case 'grants revoke':
         await store.models.revokeByGrantId(argument ?? '');
         await store.models.destroy('Grant', argument ?? '');
+        adminAction('grants revoke', argument ?? '');
         console.log(`grant ${argument} revoked with its tokens`);
         return 0;
       case 'keys list':
@@ -118,6 +184,12 @@ async function run(args: string[]): Promise<number> {
         return 0;
       case 'keys rotate': {
         const kids = await rotateSigningKeys(store);
+        audit.record({
+          type: 'key_rotation',
+          outcome: 'success',
+          actor,
+          detail: { kids: kids.join(' ') },
+        });
         console.log(
           `new signing keys: ${kids.join(', ')}; running servers sign with them within AUTH_KEY_REFRESH_INTERVAL`,
         );
@@ -128,6 +200,7 @@ async function run(args: string[]): Promise<number> {
         return 2;
     }
   } finally {
+    await audit.flush();
     await store.close();
   }
 }

@@ -4,6 +4,7 @@ import {
   isScopeToken,
   tryCanonicalizeResourceUri,
 } from '@gatehouse/auth-core';
+import { type AuditLogDestination, auditLogDestination } from '@gatehouse/logging';
 import { configProblem, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
 import {
@@ -200,6 +201,15 @@ const envSchema = z.object({
   AUTH_KEY_REFRESH_INTERVAL: seconds('AUTH_KEY_REFRESH_INTERVAL', 30),
   AUTH_CIMD_ALLOWED_HOSTS: z.string().optional(),
   AUTH_DEV: z.stringbool().optional(),
+  AUTH_AUDIT: z.stringbool({ error: 'AUTH_AUDIT must be true or false' }).default(true),
+  AUTH_AUDIT_LOG: z
+    .string()
+    .min(1, 'AUTH_AUDIT_LOG must be "stdout", "off" or a file path')
+    .default('stdout'),
+  // 90 days by default; at most ten years.
+  AUTH_AUDIT_RETENTION: seconds('AUTH_AUDIT_RETENTION', 90 * 86_400, {
+    max: { value: 10 * 365 * 86_400, why: 'a trail is kept for a bounded time' },
+  }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
@@ -253,6 +263,15 @@ export interface Config {
   /** Token endpoint requests per client IP per minute. */
   readonly tokenRatePerIpPerMinute: number;
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
+  /**
+   * The audit trail (audit/): on or off; its log stream (`stdout` with the other logs, tagged
+   * `stream: audit`, a file of its own, or off); how long the store keeps it (s).
+   */
+  readonly audit: {
+    readonly enabled: boolean;
+    readonly log: AuditLogDestination;
+    readonly retentionSeconds: number;
+  };
   /** Client ID Metadata Documents: on/off, and hosts exempt from the private-address block (dev only). */
   readonly cimd: { readonly enabled: boolean; readonly allowedPrivateHosts: readonly string[] };
 }
@@ -390,6 +409,11 @@ export function loadConfig(
         .filter(Boolean),
     },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
+    audit: {
+      enabled: e.AUTH_AUDIT,
+      log: auditLogDestination(e.AUTH_AUDIT_LOG),
+      retentionSeconds: e.AUTH_AUDIT_RETENTION,
+    },
   };
 }
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { type RunningRedis, startRedis } from '@gatehouse/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FederatedAccounts } from '../src/accounts/federated-accounts.js';
+import type { AuditEvent, AuditEventType } from '../src/audit/audit-event.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
@@ -104,6 +105,51 @@ describe.each(stores)('%s store', (_name, open) => {
     expect(await accounts.get('corp:kc-1')).toBeUndefined();
     expect(await store.models.find('RefreshToken', 'rt-fed')).toBeUndefined();
     expect(await accounts.remove('corp:kc-1')).toBe(false);
+  });
+
+  it('keeps the audit trail: filters by actor, client, grant, type and time, newest kept under a limit, pruned by age', async () => {
+    const event = (
+      at: number,
+      type: AuditEventType,
+      actor: string,
+      extra: Partial<AuditEvent> = {},
+    ) => store.audit.append([{ at, type, outcome: 'success', actor, client: 'c1', ...extra }]);
+    await event(1_000, 'sign_in', 'alice');
+    await event(2_000, 'token_issued', 'alice', { grant: 'g1', detail: { scope: 'mcp:tools' } });
+    await event(2_000, 'token_issued', 'alice', { grant: 'g1', detail: { scope: 'mcp:tools' } });
+    await event(3_000, 'token_refreshed', 'bob', { client: 'c2', grant: 'g2', outcome: 'failure' });
+    await event(4_000, 'token_refreshed', 'alice', { grant: 'g1', requestId: 'r-4' });
+    // A batch is one write; an empty one writes nothing.
+    await store.audit.append([]);
+    const all = await store.audit.query({});
+    expect(all.map((e) => e.at)).toEqual([1_000, 2_000, 2_000, 3_000, 4_000]);
+    // Two equal events in the same millisecond both stay.
+    expect(all[1]).toEqual({
+      at: 2_000,
+      type: 'token_issued',
+      outcome: 'success',
+      actor: 'alice',
+      client: 'c1',
+      grant: 'g1',
+      detail: { scope: 'mcp:tools' },
+    });
+    expect((await store.audit.query({ actor: 'bob' })).map((e) => e.outcome)).toEqual(['failure']);
+    expect(await store.audit.query({ client: 'c2' })).toHaveLength(1);
+    expect((await store.audit.query({ grant: 'g1' })).map((e) => e.at)).toEqual([
+      2_000, 2_000, 4_000,
+    ]);
+    expect(
+      (await store.audit.query({ types: ['sign_in', 'token_refreshed'] })).map((e) => e.type),
+    ).toEqual(['sign_in', 'token_refreshed', 'token_refreshed']);
+    expect((await store.audit.query({ since: 2_000, until: 4_000 })).map((e) => e.at)).toEqual([
+      2_000, 2_000, 3_000,
+    ]);
+    expect((await store.audit.query({ limit: 2 })).map((e) => e.at)).toEqual([3_000, 4_000]);
+    expect(
+      (await store.audit.query({ actor: 'alice', types: ['token_refreshed'] }))[0]?.requestId,
+    ).toBe('r-4');
+    expect(await store.audit.prune(2_500)).toBe(3);
+    expect((await store.audit.query({})).map((e) => e.at)).toEqual([3_000, 4_000]);
   });
 
   it('keeps a model entry until it expires', async () => {

@@ -12,7 +12,11 @@ import { createMcpServerFactory } from '../src/server.js';
 
 export function listenBare(port: number, onListening: () => void): Server {
   const handle = toNodeHandler(
-    createMcpHandler(createMcpServerFactory(Date.now()), { legacy: 'stateless' }),
+    // No audit either: the baseline is the SDK and the tools alone.
+    createMcpHandler(
+      createMcpServerFactory(Date.now(), () => {}),
+      { legacy: 'stateless' },
+    ),
   );
   const bare = new Koa();
   bare.use(async (ctx) => {

@@ -4,11 +4,12 @@ import {
   type DpopReplayStore,
   type ResourceServer,
 } from '@gatehouse/auth-core';
-import type { Logger } from '@gatehouse/logging';
+import { createAuditLogger, type Logger } from '@gatehouse/logging';
 import { listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
+import { createToolCallAudit } from './tool-audit.js';
 import { SCOPE_ADMIN, SCOPE_HIERARCHY, SCOPE_TOOLS } from './tools/index.js';
 
 export interface McpApp {
@@ -54,6 +55,13 @@ export function createMcpApp(
     allowedOrigins: config.allowedOrigins,
     logger,
     resource: config.resource,
+    toolAudit: createToolCallAudit(
+      createAuditLogger({
+        service: 'mcp-server',
+        format: config.log.format,
+        destination: config.audit,
+      }),
+    ),
   });
   return { app, resourceServer, ...listener(app, config.port, config.bind) };
 }

@@ -1,4 +1,5 @@
 import { canonicalizeResourceUri, isLoopbackHostname } from '@gatehouse/auth-core';
+import { type AuditLogDestination, auditLogDestination } from '@gatehouse/logging';
 import { configProblem, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
 
@@ -41,6 +42,11 @@ const envSchema = z.object({
         'MCP_DPOP_REPLAY_STORE must be "memory" or "redis://[user:password@]host:port[/db]" (rediss:// for TLS), e.g. redis://:password@10.0.0.5:6379/0',
     })
     .default('memory'),
+  MCP_AUDIT: z.stringbool({ error: 'MCP_AUDIT must be true or false' }).default(true),
+  MCP_AUDIT_LOG: z
+    .string()
+    .min(1, 'MCP_AUDIT_LOG must be "stdout", "off" or a file path')
+    .default('stdout'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
@@ -79,6 +85,8 @@ export interface Config {
   readonly allowPlainJwt: boolean;
   readonly dpopReplayStore: DpopReplayStoreConfig;
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
+  /** Tool calls on the audit log stream (tool-audit.ts): where, or off. */
+  readonly audit: AuditLogDestination;
 }
 
 /** Every environment variable the server reads (its README and `.env.example` document each). */
@@ -140,5 +148,6 @@ export function loadConfig(
         ? { kind: 'memory' }
         : { kind: 'redis', url: e.MCP_DPOP_REPLAY_STORE },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
+    audit: e.MCP_AUDIT ? auditLogDestination(e.MCP_AUDIT_LOG) : 'off',
   };
 }

@@ -117,3 +117,30 @@ describe('per-tool scopes', () => {
     }
   });
 });
+
+describe('the audit stream', () => {
+  it('has one line per tool call: who, which client and grant, the tool, the outcome and duration; never the token or the arguments', async () => {
+    const token = await issuer.token(resource, { grant_id: 'grant-audit-1' });
+    const response = await post(token, call('add_numbers', { a: 40, b: 2 }));
+    expect(response.status).toBe(200);
+    await response.text();
+    const line = server.process
+      .output()
+      .split('\n')
+      .find((entry) => entry.includes('"stream":"audit"') && entry.includes('grant-audit-1'));
+    expect(line, server.process.output().slice(-2000)).toBeDefined();
+    const { audit } = JSON.parse(line ?? '{}') as { audit: Record<string, unknown> };
+    expect(audit).toMatchObject({
+      type: 'tool_call',
+      outcome: 'success',
+      actor: 'alice',
+      client: 'client-1',
+      grant: 'grant-audit-1',
+      requestId: expect.stringMatching(/^[\w-]+$/),
+      detail: { tool: 'add_numbers', duration_ms: expect.stringMatching(/^\d+(\.\d)?$/) },
+    });
+    expect(line).not.toContain(token);
+    // The arguments ({ a: 40, b: 2 }) are not there, under any name.
+    expect(line).not.toMatch(/"a":|"b":|arguments/);
+  });
+});

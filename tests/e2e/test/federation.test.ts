@@ -328,6 +328,10 @@ describe('federated sign-in through Keycloak', () => {
     expect(flow.page.body).toContain(
       'Accounts with an email address at other.test may not sign in here.',
     );
+    // On the audit stream: who was turned away, by which upstream, and why.
+    expect(stack.authServer.output()).toMatch(
+      /"type":"upstream_sign_in","outcome":"denied","actor":"corp:[0-9a-f-]{36}".*"detail":\{"upstream":"corp","reason":"Accounts with an email address at other\.test may not sign in here\."\}/,
+    );
     const params = await returnFromDenial(flow, flow.page);
     expect(params.get('error')).toBe('access_denied');
     expect(params.get('iss')).toBe(stack.issuer);

@@ -11,6 +11,7 @@ import {
 } from '@gatehouse/server-kit';
 import Koa from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 import type { Federation } from '../federation/federation.js';
 import { GRANT_TYPES, RESPONSE_TYPES } from '../provider/configuration.js';
 import type { ProviderHolder } from '../provider/provider-holder.js';
@@ -42,6 +43,7 @@ export interface HttpDependencies {
   readonly accounts: Accounts;
   readonly resources: ResourceRegistry;
   readonly federation: Federation;
+  readonly audit: AuditTrail;
   readonly logger: Logger;
   readonly proxy: boolean;
   readonly https: boolean;
@@ -130,6 +132,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   app.use(
     federationCallback({
       federation: deps.federation,
+      audit: deps.audit,
       logger,
       basePath: deps.issuerPath,
       interactionPath: routes.interaction,
@@ -141,6 +144,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
       accounts: deps.accounts,
       resources: deps.resources,
       federation: deps.federation,
+      audit: deps.audit,
       store: deps.store,
       throttle: new LoginThrottle(deps.store.counters),
       csrfSecret: deps.csrfSecret,

@@ -1,5 +1,7 @@
 import type { Logger } from '@gatehouse/logging';
 import type { Context, Next } from 'koa';
+import { federatedAccountId } from '../accounts/federated-accounts.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 import { admit } from '../federation/admission.js';
 import { FEDERATION_CALLBACK_PATH, type Federation } from '../federation/federation.js';
 import { identityFrom } from '../federation/identity.js';
@@ -17,6 +19,7 @@ import { sendPage } from './interactions/page.js';
  */
 export function federationCallback(deps: {
   readonly federation: Federation;
+  readonly audit: AuditTrail;
   readonly logger: Logger;
   /** The issuer's path prefix ('' at the host root). */
   readonly basePath: string;
@@ -53,6 +56,18 @@ export function federationCallback(deps: {
       ctx.redirect(`${deps.basePath}${deps.interactionPath}/${flow.uid}/upstream`);
     };
     const fields = { requestId, uid: flow.uid, upstream: flow.upstream };
+    const audit = (
+      outcome: 'success' | 'failure' | 'denied',
+      actor: string | undefined,
+      reason: string | undefined,
+    ) =>
+      deps.audit.record({
+        type: 'upstream_sign_in',
+        outcome,
+        actor,
+        requestId,
+        detail: { upstream: flow.upstream, ...(reason ? { reason } : {}) },
+      });
 
     let claims: Record<string, unknown>;
     try {
@@ -63,6 +78,7 @@ export function federationCallback(deps: {
         { ...fields, failure, detail },
         'upstream sign-in failed',
       );
+      audit('failure', undefined, `${failure}: ${detail}`);
       await federation.flows.putOutcome(flow.uid, {
         kind: 'failed',
         upstream: flow.upstream,
@@ -77,6 +93,7 @@ export function federationCallback(deps: {
         { ...fields, claim: client.config.subject_claim },
         'upstream sign-in failed: the subject claim is missing',
       );
+      audit('failure', undefined, 'the subject claim is missing');
       await federation.flows.putOutcome(flow.uid, {
         kind: 'failed',
         upstream: flow.upstream,
@@ -88,6 +105,7 @@ export function federationCallback(deps: {
     const admission = admit(identity, client.config);
     if (!admission.admitted) {
       logger.info({ ...fields, reason: admission.reason }, 'upstream sign-in turned away');
+      audit('denied', federatedAccountId(flow.upstream, identity.subject), admission.reason);
       await federation.flows.putOutcome(flow.uid, {
         kind: 'denied',
         upstream: flow.upstream,
@@ -98,6 +116,7 @@ export function federationCallback(deps: {
     }
     const account = await federation.accounts.signedIn(flow.upstream, identity);
     logger.info({ ...fields, accountId: account.accountId }, 'upstream sign-in succeeded');
+    audit('success', account.accountId, undefined);
     await federation.flows.putOutcome(flow.uid, {
       kind: 'signed-in',
       accountId: account.accountId,

@@ -6,6 +6,8 @@ import Provider, {
   type ResponseType,
 } from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
+import { redirectHosts } from '../audit/provider-audit.js';
 import type { Config } from '../config.js';
 import type { Federation } from '../federation/federation.js';
 import { adapterClass, type Store } from '../store/store.js';
@@ -48,6 +50,8 @@ export interface ProviderDependencies {
   readonly jwks: { keys: JWK[] };
   /** What federated accounts may hold (their upstream's scope mapping). */
   readonly federation: Federation;
+  /** Clients first seen through a metadata document go on the audit trail. */
+  readonly audit: AuditTrail;
 }
 
 /**
@@ -63,9 +67,17 @@ export function createProvider({
   routes,
   jwks,
   federation,
+  audit,
 }: ProviderDependencies): Provider {
   const tokens = tokenPolicy(config, resources);
-  const metadataDocuments = metadataDocumentConfiguration(config.cimd);
+  const metadataDocuments = metadataDocumentConfiguration(config.cimd, (client) =>
+    audit.record({
+      type: 'client_registered',
+      outcome: 'success',
+      client: client.clientId,
+      detail: { via: 'cimd', redirect_hosts: redirectHosts(client.redirectUris) },
+    }),
+  );
   const configuredIds = new Set(config.clients.map((client) => client.client_id));
   const claimsOf = (sub: string) => accounts.claimsOf(sub);
   const mayIntrospect = introspectionRule(configuredIds);

@@ -1,6 +1,7 @@
 import type { Logger } from '@gatehouse/logging';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { type AuditTrail, NO_AUDIT } from '../audit/audit-trail.js';
 
 interface RevocationContext {
   readonly route?: string;
@@ -17,7 +18,11 @@ interface RevocationContext {
  * warning: a stolen credential, or a client bug an operator has to see), or a revocation asked for.
  * Client, user and grant ids only; never a token or code.
  */
-export function auditGrantRevocations(provider: Provider, logger: Logger): void {
+export function auditGrantRevocations(
+  provider: Provider,
+  logger: Logger,
+  trail: AuditTrail = NO_AUDIT,
+): void {
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     const oidc = ctx.oidc as unknown as RevocationContext;
     const { RefreshToken: refreshToken, AuthorizationCode: code, Account } = oidc.entities;
@@ -27,7 +32,18 @@ export function auditGrantRevocations(provider: Provider, logger: Logger): void 
       accountId: Account?.accountId ?? refreshToken?.accountId ?? code?.accountId,
       grantId,
     };
+    const audit = (type: 'credential_reuse' | 'grant_revoked', reason: string) =>
+      trail.record({
+        type,
+        outcome: 'success',
+        actor: fields.accountId,
+        client: fields.clientId,
+        grant: grantId,
+        requestId: fields.requestId,
+        detail: { reason },
+      });
     if (oidc.route === 'token' && typeof refreshToken?.consumed === 'number') {
+      audit('credential_reuse', 'refresh_token_reuse');
       logger.warn(
         {
           ...fields,
@@ -37,11 +53,13 @@ export function auditGrantRevocations(provider: Provider, logger: Logger): void 
         'refresh token presented again after its reuse interval: grant revoked',
       );
     } else if (oidc.route === 'token' && typeof code?.consumed === 'number') {
+      audit('credential_reuse', 'authorization_code_reuse');
       logger.warn(
         { ...fields, event: 'authorization_code_reuse' },
         'authorization code presented twice: grant revoked',
       );
     } else {
+      audit('grant_revoked', String(oidc.route ?? 'unknown'));
       logger.info({ ...fields, event: 'grant_revoked', route: oidc.route }, 'grant revoked');
     }
   });

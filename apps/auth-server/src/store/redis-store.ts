@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { RedisAuditLog } from './redis-audit.js';
 import { redisCommand } from './redis-command.js';
 import { RedisCounters } from './redis-counters.js';
 import { RedisModelStore } from './redis-models.js';
@@ -28,12 +29,14 @@ export class RedisStore implements Store {
   readonly kind = 'redis';
   readonly models: RedisModelStore;
   readonly counters: RedisCounters;
+  readonly audit: RedisAuditLog;
   readonly #redis: Redis;
 
   private constructor(redis: Redis) {
     this.#redis = redis;
     this.models = new RedisModelStore(redis, PREFIX);
     this.counters = new RedisCounters(redis, PREFIX);
+    this.audit = new RedisAuditLog(redis, PREFIX);
   }
 
   /** Connects to `url` (redis:// or rediss://); fails with the reason when Redis is unreachable. */

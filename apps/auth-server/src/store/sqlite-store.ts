@@ -2,6 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { MemoryCounters } from './memory-counters.js';
+import { AUDIT_SCHEMA, SqliteAuditLog } from './sqlite-audit.js';
 import { sqliteCall } from './sqlite-call.js';
 import { SqliteModelStore } from './sqlite-models.js';
 import { idleClientIds, type Store, type StoredKey, type StoredUser } from './store.js';
@@ -59,6 +60,7 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly models: SqliteModelStore;
   readonly counters = new MemoryCounters();
+  readonly audit: SqliteAuditLog;
   /** The database file as opened, to notice it being moved away (see ping). */
   readonly #file: { readonly path: string; readonly dev: number; readonly ino: number } | undefined;
 
@@ -75,8 +77,10 @@ export class SqliteStore implements Store {
       // Short: better-sqlite3 is synchronous, so the wait stalls every request of this process.
       this.db.pragma('busy_timeout = 1000');
       this.db.exec(SCHEMA);
+      this.db.exec(AUDIT_SCHEMA);
     });
     this.models = new SqliteModelStore(this.db);
+    this.audit = new SqliteAuditLog(this.db);
     if (location.kind === 'sqlite') {
       const { dev, ino } = statSync(location.path);
       this.#file = { path: location.path, dev, ino };

@@ -1,3 +1,4 @@
+import type { AuditLog } from '../audit/audit-event.js';
 /**
  * What the authorization server keeps: every oidc-provider model, users, signing keys, server
  * secrets and client usage. Two implementations share this contract and one test suite
@@ -85,6 +86,8 @@ export interface Store {
   readonly kind: 'sqlite' | 'redis';
   readonly models: ModelStore;
   readonly counters: Counters;
+  /** The audit trail (audit/), shared by every instance on this store. */
+  readonly audit: AuditLog;
   /** True when the store answers; `/readyz` uses it. */
   ping(): Promise<boolean>;
   /** False while the store is known to be unreachable (no round trip): requests then get 503. */

@@ -11,6 +11,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import Koa, { type Context, type Next } from 'koa';
 import { createMcpServerFactory } from '../server.js';
+import { requestScope, type ToolCallAudit } from '../tool-audit.js';
 import { TOOLS } from '../tools/index.js';
 import { SCOPE_TOOLS } from '../tools/tool.js';
 import { mcpOriginPolicy } from './cors.js';
@@ -27,6 +28,8 @@ export interface McpHttpDependencies {
   readonly logger: Logger;
   /** The canonical resource URI (`http://localhost:3000/mcp`). */
   readonly resource: string;
+  /** Where tool calls are recorded. */
+  readonly toolAudit: ToolCallAudit;
 }
 
 /**
@@ -72,7 +75,7 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
       koaRequireScopes(resourceServer, (ctx) => scopesForToolCalls(ctx.state.mcpBody, toolScopes)),
     ),
   );
-  app.use(mcpEndpoint(path, Date.now()));
+  app.use(mcpEndpoint(path, Date.now(), deps.toolAudit));
 
   logAppErrors(app, logger);
   return app;
@@ -101,14 +104,17 @@ function onPath(path: string, middleware: KoaMiddleware) {
 }
 
 /** The MCP SDK's stateless handler, with the body already read (`ctx.state.mcpBody`). */
-function mcpEndpoint(path: string, startedAt: number) {
+function mcpEndpoint(path: string, startedAt: number, audit: ToolCallAudit) {
   const handle = toNodeHandler(
-    createMcpHandler(createMcpServerFactory(startedAt), { legacy: 'stateless' }),
+    createMcpHandler(createMcpServerFactory(startedAt, audit), { legacy: 'stateless' }),
   );
   return async (ctx: Context, next: Next): Promise<void> => {
     if (ctx.path !== path) return next();
     ctx.respond = false;
     // The SDK's Node types want `method` present; it always is on a server request.
-    await handle(ctx.req as Parameters<typeof handle>[0], ctx.res, ctx.state.mcpBody);
+    // The request id reaches the tools' audit lines through the SDK's call chain.
+    await requestScope.run({ requestId: ctx.state.requestId as string | undefined }, () =>
+      handle(ctx.req as Parameters<typeof handle>[0], ctx.res, ctx.state.mcpBody),
+    );
   };
 }

@@ -5,6 +5,7 @@ import type {
   StandardSchemaWithJSON,
   ToolAnnotations,
 } from '@modelcontextprotocol/server';
+import type { ToolCallAudit } from '../tool-audit.js';
 
 /** One tool: its name, the scopes a caller needs for it, and how it registers on a server. */
 export interface ToolModule {
@@ -19,6 +20,8 @@ export interface ToolContext {
   readonly authInfo: AuthInfo | undefined;
   /** When this server process started (ms since the epoch). */
   readonly startedAt: number;
+  /** Where each call is recorded (tool-audit.ts). */
+  readonly audit: ToolCallAudit;
 }
 
 export const SCOPE_TOOLS = 'mcp:tools';
@@ -67,7 +70,24 @@ export function defineTool<In extends StandardSchemaWithJSON, Out extends Standa
     register(server, context) {
       // The SDK's callback type is conditional on the schema, which TypeScript cannot resolve for
       // a generic `In`; `run`'s arguments were checked against `In` where the tool is defined.
-      const callback = (args: StandardSchemaWithJSON.InferOutput<In>) => run(args, context);
+      const callback = async (args: StandardSchemaWithJSON.InferOutput<In>) => {
+        const started = performance.now();
+        const audit = (outcome: 'success' | 'failure') =>
+          context.audit({
+            tool: name,
+            authInfo: context.authInfo,
+            outcome,
+            durationMs: performance.now() - started,
+          });
+        try {
+          const output = await run(args, context);
+          audit(output.isError ? 'failure' : 'success');
+          return output;
+        } catch (error) {
+          audit('failure');
+          throw error;
+        }
+      };
       server.registerTool<Out, In>(
         name,
         { ...config, _meta: { [SCOPES_META]: [...scopes] } },

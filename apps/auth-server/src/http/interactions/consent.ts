@@ -1,4 +1,5 @@
 import type Provider from 'oidc-provider';
+import type { AuditTrail } from '../../audit/audit-trail.js';
 import { renderMessage } from '../../ui/pages.js';
 import type { Interaction } from './interaction.js';
 
@@ -11,8 +12,20 @@ export async function submitConsent(
   interaction: Interaction,
   form: Readonly<Record<string, unknown>>,
   provider: Provider,
+  audit: AuditTrail,
 ): Promise<void> {
+  const record = (outcome: 'success' | 'denied', scopes: string) =>
+    audit.record({
+      type: 'consent',
+      outcome,
+      actor: interaction.details.session?.accountId,
+      client: interaction.params.client_id,
+      resource: interaction.params.resource,
+      requestId: interaction.ctx.state.requestId as string | undefined,
+      detail: { scope: scopes },
+    });
   if (form.decision !== 'allow') {
+    record('denied', interaction.params.scope ?? '');
     await interaction.finish(
       { error: 'access_denied', error_description: 'The user denied the request' },
       false,
@@ -42,5 +55,12 @@ export async function submitConsent(
     grant.addResourceScope(indicator, scopes.join(' '));
   }
   const grantId = await grant.save();
+  record(
+    'success',
+    [
+      ...(missing.missingOIDCScope ?? []),
+      ...Object.values(missing.missingResourceScopes ?? {}).flat(),
+    ].join(' '),
+  );
   await interaction.finish({ consent: details.grantId ? {} : { grantId } }, true);
 }

@@ -2,6 +2,7 @@ import type { Logger } from '@gatehouse/logging';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
 import type { Accounts } from '../../accounts/accounts.js';
+import type { AuditTrail } from '../../audit/audit-trail.js';
 import type { Federation } from '../../federation/federation.js';
 import type { ProviderHolder } from '../../provider/provider-holder.js';
 import type { ResourceRegistry } from '../../provider/resources.js';
@@ -32,6 +33,8 @@ export interface InteractionDependencies {
   readonly throttle: LoginThrottle;
   /** Sign-in through upstream identity providers (none configured: the password form only). */
   readonly federation: Federation;
+  /** Sign-ins and consents go on the audit trail. */
+  readonly audit: AuditTrail;
   /** Whether a client already holds a grant of an account (a step-up, for show.ts). */
   readonly store: Pick<Store, 'latestGrantId'>;
   readonly csrfSecret: string;
@@ -125,6 +128,6 @@ export function interactions(deps: InteractionDependencies) {
       return;
     }
     if (step === 'login') return submitLogin(interaction, form, deps);
-    return submitConsent(interaction, form, provider);
+    return submitConsent(interaction, form, provider, deps.audit);
   };
 }

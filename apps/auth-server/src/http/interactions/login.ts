@@ -1,5 +1,6 @@
 import type { Logger } from '@gatehouse/logging';
 import type { Accounts } from '../../accounts/accounts.js';
+import type { AuditTrail } from '../../audit/audit-trail.js';
 import type { LoginThrottle } from '../login-throttle.js';
 import type { Interaction } from './interaction.js';
 
@@ -10,15 +11,30 @@ import type { Interaction } from './interaction.js';
 export async function submitLogin(
   interaction: Interaction,
   form: Readonly<Record<string, unknown>>,
-  deps: { readonly accounts: Accounts; readonly throttle: LoginThrottle; readonly logger: Logger },
+  deps: {
+    readonly accounts: Accounts;
+    readonly throttle: LoginThrottle;
+    readonly logger: Logger;
+    readonly audit: AuditTrail;
+  },
 ): Promise<void> {
   const { ctx, uid } = interaction;
+  const audit = (outcome: 'success' | 'failure', actor: string, reason?: string) =>
+    deps.audit.record({
+      type: 'sign_in',
+      outcome,
+      actor,
+      client: interaction.params.client_id,
+      requestId: ctx.state.requestId as string | undefined,
+      ...(reason ? { detail: { reason } } : {}),
+    });
   const username = typeof form.username === 'string' ? form.username.trim() : '';
   const password = typeof form.password === 'string' ? form.password : '';
   const wait = await deps.throttle.retryAfterMs(username, ctx.ip);
   if (wait > 0) {
     const minutes = Math.ceil(wait / 60_000);
     deps.logger.warn({ uid, username, ip: ctx.ip }, 'sign-in throttled');
+    audit('failure', username, 'throttled');
     ctx.set('retry-after', String(Math.ceil(wait / 1000)));
     interaction.loginPage(429, {
       username,
@@ -31,9 +47,11 @@ export async function submitLogin(
   if (!accountId) {
     await deps.throttle.recordFailure(username, ctx.ip);
     deps.logger.info({ uid, username, ip: ctx.ip }, 'sign-in failed');
+    audit('failure', username, 'wrong username or password');
     interaction.loginPage(401, { username, error: 'Wrong username or password.' });
     return;
   }
   await deps.throttle.recordSuccess(username);
+  audit('success', accountId);
   await interaction.finish({ login: { accountId } }, false);
 }

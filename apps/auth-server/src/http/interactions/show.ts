@@ -1,3 +1,4 @@
+import type { AuditTrail } from '../../audit/audit-trail.js';
 import type { Federation } from '../../federation/federation.js';
 import { consentAlreadyGiven } from '../../provider/offline-access.js';
 import { SCOPE_NOT_ALLOWED } from '../../provider/policy.js';
@@ -23,6 +24,7 @@ export async function showInteraction(
     readonly resources: ResourceRegistry;
     readonly federation: Federation;
     readonly store: Pick<Store, 'latestGrantId'>;
+    readonly audit: AuditTrail;
   },
 ): Promise<void> {
   const { details } = interaction;
@@ -36,6 +38,15 @@ export async function showInteraction(
     : {};
   const refused = [...new Set(Object.values(notAllowed).flat())];
   if (refused.length > 0 && (await mustDeny(interaction, notAllowed, deps))) {
+    deps.audit.record({
+      type: 'consent',
+      outcome: 'denied',
+      actor: details.session?.accountId,
+      client: interaction.params.client_id,
+      resource: interaction.params.resource,
+      requestId: interaction.ctx.state.requestId as string | undefined,
+      detail: { reason: 'scope not allowed for the account', scope: refused.join(' ') },
+    });
     const returnTo = await interaction.conclude({
       error: 'access_denied',
       error_description: 'The account may not have a requested scope',
