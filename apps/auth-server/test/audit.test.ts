@@ -1,3 +1,4 @@
+import { waitForOutput } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../src/audit/audit-event.js';
 import { type RunResult, runApp } from './support/run.js';
@@ -137,9 +138,15 @@ describe('the audit trail', () => {
     expect(grants).toMatch(/\tissued \d{4}-[\d-]+T[\d:.]+Z\trefreshed -/);
 
     // The audit stream on stdout, and nothing secret anywhere.
+    const auditLines = () =>
+      server.process
+        .output()
+        .split('\n')
+        .filter((line) => line.includes('"stream":"audit"'));
+    // The answers can arrive before the server's last log lines are read from its pipe.
+    await waitForOutput(server.process, () => auditLines().length >= ofClient.length);
+    expect(auditLines().length).toBeGreaterThanOrEqual(ofClient.length);
     const output = server.process.output();
-    const lines = output.split('\n').filter((line) => line.includes('"stream":"audit"'));
-    expect(lines.length).toBeGreaterThanOrEqual(ofClient.length);
     const everything = output + JSON.stringify(events) + grants;
     for (const secret of ['alice-password', 'not-the-password'])
       expect(everything).not.toContain(secret);

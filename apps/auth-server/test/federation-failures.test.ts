@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPkce, linkHref, UserAgent } from '@gatehouse/testkit';
+import { createPkce, linkHref, UserAgent, waitForOutput } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runApp } from './support/run.js';
 import {
@@ -92,6 +92,8 @@ describe('an upstream that misbehaves', () => {
       'Sign-in with Garbage SSO did not complete. Try again, or sign in with your password.',
     );
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
+    // The answer can arrive before the server's log line is read from its pipe.
+    await waitForOutput(server.process, (output) => output.includes('"upstream":"garbage"'));
     const line = server.process
       .output()
       .split('\n')
@@ -105,6 +107,7 @@ describe('an upstream that misbehaves', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(page.status).toBe(503);
     expect(page.body).toContain('Silent SSO cannot be reached right now.');
+    await waitForOutput(server.process, (output) => output.includes('"upstream":"silent"'));
     expect(server.process.output()).toMatch(
       /"upstream":"silent","failure":"unavailable","detail":"OAUTH_TIMEOUT"/,
     );

@@ -1,4 +1,4 @@
-import { freePort, rawRequest, type StartedProcess } from '@gatehouse/testkit';
+import { freePort, rawRequest, type StartedProcess, waitForOutput } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type RunningMcpServer,
@@ -124,6 +124,7 @@ describe('the audit stream', () => {
     const response = await post(token, call('add_numbers', { a: 40, b: 2 }));
     expect(response.status).toBe(200);
     await response.text();
+    await waitForOutput(server.process, (output) => output.includes('grant-audit-1'));
     const line = server.process
       .output()
       .split('\n')

@@ -17,6 +17,7 @@ import {
   type StartedProcess,
   startOnFreePort,
   UserAgent,
+  waitForOutput,
 } from '@gatehouse/testkit';
 import { UnauthorizedError } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -329,6 +330,9 @@ describe('federated sign-in through Keycloak', () => {
       'Accounts with an email address at other.test may not sign in here.',
     );
     // On the audit stream: who was turned away, by which upstream, and why.
+    await waitForOutput(stack.authServer, (output) =>
+      output.includes('"type":"upstream_sign_in","outcome":"denied"'),
+    );
     expect(stack.authServer.output()).toMatch(
       /"type":"upstream_sign_in","outcome":"denied","actor":"corp:[0-9a-f-]{36}".*"detail":\{"upstream":"corp","reason":"Accounts with an email address at other\.test may not sign in here\."\}/,
     );
@@ -444,6 +448,7 @@ describe('federated sign-in through Keycloak', () => {
     expect(Date.now() - started).toBeLessThan(15_000);
     expect(page.status).toBe(503);
     expect(page.body).toContain('Corp SSO cannot be reached right now.');
+    await waitForOutput(stack.authServer, (output) => output.includes('upstream sign-in failed'));
     const logged = stack.authServer
       .output()
       .split('\n')

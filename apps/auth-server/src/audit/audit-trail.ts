@@ -77,15 +77,6 @@ export function createAuditTrail(options: {
   };
 }
 
-/** A trail that records nothing (audit off, and tests of modules that only emit). */
-export const NO_AUDIT: AuditTrail = {
-  enabled: false,
-  record() {},
-  query: async () => [],
-  prune: async () => 0,
-  flush: async () => {},
-};
-
 const cut = (value: string | undefined, max: number) =>
   value === undefined || value.length <= max ? value : `${value.slice(0, max)}…`;
 

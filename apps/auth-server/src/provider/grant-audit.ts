@@ -1,7 +1,7 @@
 import type { Logger } from '@gatehouse/logging';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import { type AuditTrail, NO_AUDIT } from '../audit/audit-trail.js';
+import type { AuditTrail } from '../audit/audit-trail.js';
 
 interface RevocationContext {
   readonly route?: string;
@@ -18,11 +18,7 @@ interface RevocationContext {
  * warning: a stolen credential, or a client bug an operator has to see), or a revocation asked for.
  * Client, user and grant ids only; never a token or code.
  */
-export function auditGrantRevocations(
-  provider: Provider,
-  logger: Logger,
-  trail: AuditTrail = NO_AUDIT,
-): void {
+export function auditGrantRevocations(provider: Provider, logger: Logger, trail: AuditTrail): void {
   provider.on('grant.revoked', (ctx: KoaContextWithOIDC, grantId: string) => {
     const oidc = ctx.oidc as unknown as RevocationContext;
     const { RefreshToken: refreshToken, AuthorizationCode: code, Account } = oidc.entities;

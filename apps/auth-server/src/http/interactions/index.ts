@@ -88,7 +88,11 @@ export function interactions(deps: InteractionDependencies) {
     const clientId = (details.params as Record<string, string | undefined>).client_id;
     const client = await provider.Client.find(clientId ?? '');
     // Without local users the sign-in page offers only the upstreams (with none, the form stays).
-    const passwords = upstreams.length === 0 || (await deps.accounts.hasLocalUsers());
+    // Only the login prompt shows that page: no store read for consent pages.
+    const passwords =
+      upstreams.length === 0 ||
+      details.prompt.name !== 'login' ||
+      (await deps.accounts.hasLocalUsers());
     const interaction = createInteraction({
       ctx,
       uid,
