@@ -3,6 +3,7 @@
 // reload on change (Turborepo runs every package's `dev` task), waits until both answer, and prints
 // one banner with the URLs, the dev user and copy-paste client configuration. Ctrl-C stops both.
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { portFreeFor, waitFor } from './local-servers.mjs';
@@ -12,6 +13,17 @@ const started = performance.now();
 const env = { ...process.env, LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty' };
 const issuer = (env.AUTH_ISSUER ?? 'http://localhost:4000').replace(/\/+$/, '');
 const resource = env.MCP_RESOURCE ?? 'http://localhost:3000/mcp';
+// The MCP server's tool calls join the authorization server's audit trail (cli audit, the account
+// page's "last used"): the same store, its path resolved from the auth server's folder.
+const auditStore = env.MCP_AUDIT_STORE ?? auditStoreFor(env.AUTH_STORE ?? 'sqlite:.data/auth.db');
+if (auditStore) env.MCP_AUDIT_STORE = auditStore;
+
+function auditStoreFor(store) {
+  if (store.startsWith('sqlite:'))
+    return `sqlite:${resolve(root, 'apps', 'auth-server', store.slice('sqlite:'.length))}`;
+  // AUTH_STORE=memory keeps nothing another process could reach.
+  return store.startsWith('redis') ? store : undefined;
+}
 
 for (const url of [issuer, resource]) {
   if (!(await portFreeFor(url))) {
@@ -73,6 +85,8 @@ console.log(`
 │ Authorization server  ${issuer}
 │ MCP server            ${resource}
 │ Sign in as            ${user}
+│ Connected apps        ${issuer}/account   (revoke a client's access)
+│ Admin console         ${issuer}/admin     (${devUser ? 'the dev user is an admin' : 'accounts in AUTH_ADMINS'})
 │
 │ VS Code (.vscode/mcp.json):  ${vscode}
 │ Claude Code:                 claude mcp add --transport http gatehouse ${resource}

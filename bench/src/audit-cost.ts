@@ -2,9 +2,12 @@
  * What the audit trail costs (issue #17): the refresh grant and MCP `tools/call` with auditing on
  * and off, side by side in one run on loopback. Auditing on is what production runs: each refresh
  * writes one event to the store (SQLite) and one line to the audit stream, each tool call one line
- * to the MCP server's audit stream; the streams go to files (a child's stdout would be kept in this
+ * to the MCP server's audit stream and one event to the authorization server's store (the same
+ * SQLite file, MCP_AUDIT_STORE); the streams go to files (a child's stdout would be kept in this
  * process's memory). Cases run interleaved in rounds (on, off; then off, on; …) so the machine's
- * drift and any advantage of going first hit both alike; the cost is 1 - on/off of the median throughput. Goal: at most 5 %.
+ * drift and any advantage of going first hit both alike; the cost is the median over rounds of each
+ * round's on/off ratio (throughput, and server CPU per request). Goal: at most 5 %.
+ * Each round starts fresh servers (see startRound).
  * Run: pnpm --filter @gatehouse/bench bench:audit. Options: BENCH_SECONDS, BENCH_ROUNDS,
  * BENCH_CONNECTIONS, BENCH_WARMUP_SECONDS (README.md).
  */
@@ -18,6 +21,7 @@ import { cpuMs } from './process-memory.js';
 import { refreshChains } from './refresh-chains.js';
 import { benchEnvironment, benchSetting, markdownTable, num, writeResults } from './report.js';
 import {
+  type BenchServer,
   type ChildServer,
   mcpServerApp,
   startAuthServer,
@@ -43,12 +47,23 @@ stopAllOnSignal();
 const logs = mkdtempSync(join(tmpdir(), 'gatehouse-bench-audit-'));
 const auditFile = (name: string) => join(logs, `${name}.log`);
 
-async function main(): Promise<void> {
-  const environment = benchEnvironment();
-  console.log(
-    `audit cost: ${settings.rounds} rounds of ${settings.seconds} s, ${settings.connections} connections`,
-  );
-  // Two authorization servers alike but for AUTH_AUDIT; the MCP resource names the "on" MCP server.
+type Side = 'on' | 'off';
+interface Case {
+  readonly key: string;
+  readonly name: string;
+  readonly pid: number;
+  run(seconds: number): Promise<LoadSample>;
+}
+
+/**
+ * One round's servers, started afresh (the side started first alternates): two authorization
+ * servers (SQLite) alike but for AUTH_AUDIT, and two MCP servers alike but for MCP_AUDIT. Fresh
+ * processes each round because two identical processes can differ by 10 % and more for their
+ * whole life (an A/A run on one pair of processes showed 14.5 % on tools/call): only many pairs
+ * average that out.
+ */
+async function startRound(round: number): Promise<{ cases: Case[]; stop(): Promise<void> }> {
+  const sides: Side[] = round % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
   const [onPort, offPort] = [await freePort(), await freePort()];
   const resources = {
     on: `http://localhost:${onPort}/mcp`,
@@ -60,43 +75,45 @@ async function main(): Promise<void> {
     defaultScopes: ['mcp:tools'],
   }));
   const limits = { AUTH_TOKEN_RATE_LIMIT: '100000000' };
-  const auth = {
-    on: await startAuthServer({
+  const auditOn = (side: Side) => side === 'on' && !CONTROL;
+  // The "on" MCP server adds its tool calls to the "on" authorization server's store, as in
+  // production (MCP_AUDIT_STORE): one SQLite file, two processes writing.
+  const onStore = `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-bench-audit-db-')), 'auth.db')}`;
+  const startAuth = (side: Side) =>
+    startAuthServer({
+      ...(side === 'on' ? { store: onStore } : {}),
       resources: authResources,
       env: {
         ...limits,
-        AUTH_AUDIT: CONTROL ? 'false' : 'true',
-        AUTH_AUDIT_LOG: auditFile('auth-server'),
+        AUTH_AUDIT: String(auditOn(side)),
+        ...(auditOn(side) ? { AUTH_AUDIT_LOG: auditFile('auth-server') } : {}),
       },
-    }),
-    off: await startAuthServer({
-      resources: authResources,
-      env: { ...limits, AUTH_AUDIT: 'false' },
-    }),
-  };
+    });
+  const auth = {} as Record<Side, BenchServer>;
+  for (const side of sides) auth[side] = await startAuth(side);
   const mcp = mcpServerApp();
-  const startMcp = (key: 'on' | 'off', env: Record<string, string>): Promise<ChildServer> =>
-    startChildServer(`MCP server, audit ${key}`, process.execPath, [mcp.main], {
+  const startMcp = (side: Side): Promise<ChildServer> =>
+    startChildServer(`MCP server, audit ${side}`, process.execPath, [mcp.main], {
       cwd: mcp.appDir,
       env: {
-        MCP_RESOURCE: resources[key],
+        MCP_RESOURCE: resources[side],
         AUTH_ISSUER: auth.on.issuer,
         LOG_LEVEL: 'warn',
         LOG_FORMAT: 'json',
-        ...env,
+        MCP_AUDIT: String(auditOn(side)),
+        ...(auditOn(side)
+          ? { MCP_AUDIT_LOG: auditFile('mcp-server'), MCP_AUDIT_STORE: onStore }
+          : {}),
       },
-      readyUrl: `${new URL(resources[key]).origin}/healthz`,
-      listensOn: Number(new URL(resources[key]).port),
+      readyUrl: `${new URL(resources[side]).origin}/healthz`,
+      listensOn: Number(new URL(resources[side]).port),
     });
-  const mcpOn = await startMcp('on', {
-    MCP_AUDIT: CONTROL ? 'false' : 'true',
-    MCP_AUDIT_LOG: auditFile('mcp-server'),
-  });
-  const mcpOff = await startMcp('off', { MCP_AUDIT: 'false' });
+  const mcpServers = {} as Record<Side, ChildServer>;
+  for (const side of sides) mcpServers[side] = await startMcp(side);
 
   // ------------------------------------------------------------ refresh grant
-  const refreshLoad = async (key: 'on' | 'off') => {
-    const issuer = auth[key].issuer;
+  const refreshLoad = async (side: Side) => {
+    const issuer = auth[side].issuer;
     const first = await obtainToken(issuer, resources.on, SCOPE);
     const newChain = async () =>
       (await obtainToken(issuer, resources.on, SCOPE, undefined, { clientId: first.clientId }))
@@ -121,14 +138,14 @@ async function main(): Promise<void> {
     };
   };
   // ------------------------------------------------------------ tools/call
-  const toolsLoad = async (key: 'on' | 'off') => {
-    const token = (await obtainToken(auth.on.issuer, resources[key], SCOPE)).accessToken;
-    const headers = await mcpRequestHeaders(resources[key], token);
-    await checkToolsCall(resources[key], headers);
-    const sessions = await mcpSessionPool(resources[key], token, headers, settings.connections);
+  const toolsLoad = async (side: Side) => {
+    const token = (await obtainToken(auth.on.issuer, resources[side], SCOPE)).accessToken;
+    const headers = await mcpRequestHeaders(resources[side], token);
+    await checkToolsCall(resources[side], headers);
+    const sessions = await mcpSessionPool(resources[side], token, headers, settings.connections);
     return (seconds: number) =>
       load({
-        url: resources[key],
+        url: resources[side],
         method: 'POST',
         headers,
         body: TOOLS_CALL_BODY,
@@ -137,7 +154,7 @@ async function main(): Promise<void> {
         ...(sessions ? { dynamic: sessions } : {}),
       });
   };
-  const cases = [
+  const cases: Case[] = [
     {
       key: 'refresh-on',
       name: 'refresh grant, audit on',
@@ -150,32 +167,55 @@ async function main(): Promise<void> {
       pid: auth.off.pid,
       run: await refreshLoad('off'),
     },
-    { key: 'tools-on', name: 'tools/call, audit on', pid: mcpOn.pid, run: await toolsLoad('on') },
+    {
+      key: 'tools-on',
+      name: 'tools/call, audit on',
+      pid: mcpServers.on.pid,
+      run: await toolsLoad('on'),
+    },
     {
       key: 'tools-off',
       name: 'tools/call, audit off',
-      pid: mcpOff.pid,
+      pid: mcpServers.off.pid,
       run: await toolsLoad('off'),
     },
   ];
+  const stop = async () => {
+    await Promise.all([...Object.values(mcpServers), ...Object.values(auth)].map((s) => s.stop()));
+  };
+  return { cases, stop };
+}
+
+async function main(): Promise<void> {
+  const environment = benchEnvironment();
+  console.log(
+    `audit cost: ${settings.rounds} rounds of ${settings.seconds} s, ${settings.connections} connections, fresh servers each round`,
+  );
   // The server's own CPU time per answered request: what auditing adds to the work, far less
   // disturbed by the machine's other load than throughput is.
   const cpuUs: Record<string, number[]> = {};
-  const measured = async (c: (typeof cases)[number]) => {
-    const before = cpuMs(c.pid);
-    const sample = await c.run(settings.seconds);
-    const used = ((cpuMs(c.pid) - before) * 1000) / Math.max(1, sample.requests);
-    cpuUs[c.key] = [...(cpuUs[c.key] ?? []), used];
-    return sample;
-  };
-  for (const c of cases) await c.run(settings.warmupSeconds);
   const runs: Record<string, LoadSample[]> = {};
+  let cases: Case[] = [];
   for (let round = 0; round < settings.rounds; round++) {
-    // On before off in even rounds, off before on in odd ones: whatever favours the first (or the
-    // second) of a pair hits both alike.
-    const order = round % 2 === 0 ? cases : [cases[1], cases[0], cases[3], cases[2]];
-    for (const c of order) {
-      if (c) runs[c.key] = [...(runs[c.key] ?? []), await measured(c)];
+    const started = await startRound(round);
+    cases = started.cases;
+    try {
+      for (const c of cases) await c.run(settings.warmupSeconds);
+      // On before off in even rounds, off before on in odd ones: whatever favours the first (or
+      // the second) of a pair hits both alike.
+      const order = round % 2 === 0 ? cases : [cases[1], cases[0], cases[3], cases[2]];
+      for (const c of order) {
+        if (!c) continue;
+        const before = cpuMs(c.pid);
+        const sample = await c.run(settings.seconds);
+        cpuUs[c.key] = [
+          ...(cpuUs[c.key] ?? []),
+          ((cpuMs(c.pid) - before) * 1000) / Math.max(1, sample.requests),
+        ];
+        runs[c.key] = [...(runs[c.key] ?? []), sample];
+      }
+    } finally {
+      await started.stop();
     }
     console.log(`  round ${round + 1}/${settings.rounds} done`);
   }
@@ -185,17 +225,31 @@ async function main(): Promise<void> {
     cpuUsPerRequest: median(cpuUs[c.key] ?? []),
     ...summarizeCase(runs[c.key] ?? [], []),
   }));
-  const of = (key: string) => summary.find((row) => row.key === key);
-  const cost = (on: string, off: string) =>
-    1 - (of(on)?.requestsPerSec ?? 0) / (of(off)?.requestsPerSec ?? 1);
+  // Costs from the rounds' paired ratios (on vs off in the same round, on processes started
+  // together), then their median: the machine's drift from round to round (other load) cancels
+  // within a pair, where a ratio of medians would keep it.
+  const pairedCost = (
+    values: Record<string, number[]>,
+    on: string,
+    off: string,
+    higherIsWorse: boolean,
+  ) =>
+    median(
+      (values[on] ?? []).map((value, round) => {
+        const other = values[off]?.[round] ?? value;
+        return higherIsWorse ? value / other - 1 : 1 - value / other;
+      }),
+    );
+  const throughput = Object.fromEntries(
+    Object.entries(runs).map(([key, samples]) => [key, samples.map((s) => s.requestsPerSec)]),
+  );
   const costs = {
-    refresh: cost('refresh-on', 'refresh-off'),
-    tools: cost('tools-on', 'tools-off'),
+    refresh: pairedCost(throughput, 'refresh-on', 'refresh-off', false),
+    tools: pairedCost(throughput, 'tools-on', 'tools-off', false),
   };
-  const cpu = (key: string) => of(key)?.cpuUsPerRequest ?? 0;
   const cpuCosts = {
-    refresh: cpu('refresh-on') / Math.max(1, cpu('refresh-off')) - 1,
-    tools: cpu('tools-on') / Math.max(1, cpu('tools-off')) - 1,
+    refresh: pairedCost(cpuUs, 'refresh-on', 'refresh-off', true),
+    tools: pairedCost(cpuUs, 'tools-on', 'tools-off', true),
   };
   const pair = (key: string) => (key.startsWith('refresh') ? 'refresh' : 'tools');
   const table = markdownTable([
@@ -241,6 +295,7 @@ async function main(): Promise<void> {
     cpuCosts,
     auditBytes,
     summary,
+    cpuUsPerRound: cpuUs,
   });
   console.log(`results: ${file}`);
 }

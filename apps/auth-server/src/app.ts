@@ -1,16 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { createAuditLogger, type Logger } from '@gatehouse/logging';
+import { createAuditTrail } from '@gatehouse/audit';
+import { createAuditStream, type Logger } from '@gatehouse/logging';
 import { listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { Accounts } from './accounts/accounts.js';
-import { createAuditTrail } from './audit/audit-trail.js';
 import { auditProviderEvents } from './audit/provider-audit.js';
 import type { Config, User } from './config.js';
 import { createFederation } from './federation/federation.js';
 import { createHttpApp } from './http/app.js';
-import { ensureSigningKeys, providerJwks } from './keys/keystore.js';
+import { ensureSigningKeys, providerJwks, rotateSigningKeys } from './keys/keystore.js';
 import { createProvider } from './provider/configuration.js';
 import { validateConfiguredClients } from './provider/configured-clients.js';
 import { logOAuthErrors } from './provider/error-log.js';
@@ -50,7 +50,9 @@ function trackClientUse(provider: Provider, store: Store): void {
 
 /** Builds the authorization server from configuration: store, keys, users, provider, HTTP. */
 export async function createAuthServer(config: Config, logger: Logger): Promise<AuthServer> {
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, {
+    auditRetentionMs: config.audit.retentionSeconds * 1000,
+  });
   await ensureSigningKeys(store);
   const accounts = new Accounts(store);
   // No dev user when people sign in through an upstream: nobody wants a second password store.
@@ -58,7 +60,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   const audit = createAuditTrail({
     enabled: config.audit.enabled,
     log: store.audit,
-    logger: createAuditLogger({
+    stream: createAuditStream({
       service: 'auth-server',
       format: config.log.format,
       destination: config.audit.log,
@@ -115,6 +117,14 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     issuer: config.issuer,
     issuerPath: new URL(config.issuer).pathname.replace(/\/$/, ''),
     routes,
+    configuredClientIds: new Set(config.clients.map((client) => client.client_id)),
+    // With no AUTH_ADMINS, the dev user (npm run dev with no AUTH_USERS) is the admin.
+    admins: new Set(config.admins.length > 0 ? config.admins : devUser ? [devUser.username] : []),
+    async rotateKeys() {
+      const kids = await rotateSigningKeys(store);
+      providers.update(await providerJwks(store, retentionSec));
+      return kids;
+    },
   });
   providers.onProvider((provider) => trackClientUse(provider, store));
   providers.onProvider((provider) => auditGrantRevocations(provider, logger, audit));

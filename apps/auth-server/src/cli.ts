@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { createAuditLogger } from '@gatehouse/logging';
+import { createAuditTrail } from '@gatehouse/audit';
+import { createAuditStream } from '@gatehouse/logging';
 import { ConfigError } from '@gatehouse/server-kit';
 import { Accounts } from './accounts/accounts.js';
-import { auditFilterFrom, formatAuditEvent, grantActivity } from './audit/audit-query.js';
-import { createAuditTrail } from './audit/audit-trail.js';
+import { createOperations } from './admin/operations.js';
+import { auditFilterFrom, formatAuditEvent } from './audit/audit-query.js';
 import { cliPassword, loadConfig } from './config.js';
 import { rotateSigningKeys } from './keys/keystore.js';
 import { openStore } from './store/open-store.js';
@@ -33,7 +34,7 @@ const USAGE = `usage: cli <users|accounts|clients|grants|keys> <command> [argume
   accounts remove <id>     (revokes its grants and tokens; a next sign-in upstream creates it again)
   clients list
   clients delete <client_id>
-  grants list              (with the last tokens issued and the last refresh the audit trail saw)
+  grants list              (with the last tokens issued, refresh and use the audit trail saw)
   grants revoke <grant_id>
   keys list
   keys rotate              (running servers sign with the new keys within AUTH_KEY_REFRESH_INTERVAL, 30 s by default; old public keys stay published)`;
@@ -60,16 +61,18 @@ async function run(args: string[]): Promise<number> {
   });
   const [area, command, argument] = positionals;
   const config = loadConfig();
-  const store = await openStore(config.store);
+  const store = await openStore(config.store, {
+    auditRetentionMs: config.audit.retentionSeconds * 1000,
+  });
   // Every change an operator makes here goes on the audit trail (the store; and the audit file
   // when AUTH_AUDIT_LOG names one: stdout is this command's own output).
   const audit = createAuditTrail({
     enabled: config.audit.enabled,
     log: store.audit,
-    logger:
+    stream:
       config.audit.log === 'stdout'
         ? undefined
-        : createAuditLogger({
+        : createAuditStream({
             service: 'auth-server',
             format: 'json',
             destination: config.audit.log,
@@ -78,12 +81,13 @@ async function run(args: string[]): Promise<number> {
     onStoreError: (error) =>
       console.error(`warning: the audit event could not be stored: ${(error as Error).message}`),
   });
-  const actor = `cli:${userInfo().username}`;
-  const adminAction = (
-    action: string,
-    target: string,
-    outcome: 'success' | 'failure' = 'success',
-  ) => audit.record({ type: 'admin_action', outcome, actor, detail: { action, target } });
+  const operations = createOperations({
+    store,
+    accounts: new Accounts(store),
+    audit,
+    actor: `cli:${userInfo().username}`,
+    rotateKeys: () => rotateSigningKeys(store),
+  });
   try {
     if (area === 'audit' && command === undefined) {
       const events = await audit.query(auditFilterFrom(values));
@@ -94,19 +98,18 @@ async function run(args: string[]): Promise<number> {
     const key = `${area} ${command}`;
     switch (key) {
       case 'users add': {
-        if (!argument || !/^[\w.@-]{1,64}$/.test(argument))
-          throw new Error('users add needs a username of letters, digits, . _ @ -');
+        // Saves: adds the user, or sets a new password for one that exists.
+        const username = argument ?? '';
         const password = readPassword();
-        if (password.length < 8) throw new Error('the password must have at least 8 characters');
-        await new Accounts(store).add(argument, password);
-        adminAction('users add', argument);
+        if (await new Accounts(store).exists(username))
+          await operations.resetPassword(username, password);
+        else await operations.addUser(username, password);
         console.log(`user ${argument} saved`);
         return 0;
       }
       case 'users remove': {
-        const removed = await store.deleteUser(argument ?? '');
-        adminAction('users remove', argument ?? '', removed ? 'success' : 'failure');
-        console.log(removed ? `user ${argument} removed` : `no user ${argument}`);
+        const removed = await operations.removeUser(argument ?? '');
+        console.log(removed ? `user ${argument} removed, with its grants` : `no user ${argument}`);
         return 0;
       }
       case 'users list':
@@ -128,8 +131,7 @@ async function run(args: string[]): Promise<number> {
         return 0;
       }
       case 'accounts remove': {
-        const removed = await new Accounts(store).federated.remove(argument ?? '');
-        adminAction('accounts remove', argument ?? '', removed ? 'success' : 'failure');
+        const removed = await operations.removeAccount(argument ?? '');
         console.log(
           removed
             ? `account ${argument} removed, with its grants and tokens`
@@ -144,37 +146,39 @@ async function run(args: string[]): Promise<number> {
           );
         }
         return 0;
-      case 'clients delete':
-        await store.models.destroy('Client', argument ?? '');
-        adminAction('clients delete', argument ?? '');
-        console.log(`client ${argument} deleted`);
-        return 0;
-      case 'grants list': {
-        // With what the audit trail knows of each: last tokens issued, last refresh, last seen.
-        const activity = grantActivity(
-          await audit.query({ types: ['token_issued', 'token_refreshed'], limit: 100_000 }),
+      case 'clients delete': {
+        const deleted = await operations.deleteClient(argument ?? '');
+        console.log(
+          deleted ? `client ${argument} deleted, with its grants` : `no stored client ${argument}`,
         );
+        return deleted ? 0 : 1;
+      }
+      case 'grants list': {
+        // With what the audit trail knows of each: last tokens issued, last refresh, last use at
+        // an MCP server that writes its tool calls to the trail (MCP_AUDIT_STORE).
+        const grants = await store.models.list('Grant');
+        const activity = await audit.activity(grants.map(({ id }) => id));
         const when = (at: number | undefined) => (at ? new Date(at).toISOString() : '-');
-        for (const { id, payload } of await store.models.list('Grant')) {
+        for (const { id, payload } of grants) {
           const seen = activity.get(id);
           console.log(
             [
               id,
               String(payload.accountId ?? ''),
               String(payload.clientId ?? ''),
-              `issued ${when(seen?.issued)}`,
-              `refreshed ${when(seen?.refreshed)}`,
+              `issued ${when(seen?.issuedAt)}`,
+              `refreshed ${when(seen?.refreshedAt)}`,
+              `used ${when(seen?.usedAt)}`,
             ].join('\t'),
           );
         }
         return 0;
       }
-      case 'grants revoke':
-        await store.models.revokeByGrantId(argument ?? '');
-        await store.models.destroy('Grant', argument ?? '');
-        adminAction('grants revoke', argument ?? '');
-        console.log(`grant ${argument} revoked with its tokens`);
-        return 0;
+      case 'grants revoke': {
+        const revoked = await operations.revokeGrant(argument ?? '');
+        console.log(revoked ? `grant ${argument} revoked with its tokens` : `no grant ${argument}`);
+        return revoked ? 0 : 1;
+      }
       case 'keys list':
         for (const k of await store.listKeys()) {
           console.log(
@@ -183,13 +187,7 @@ async function run(args: string[]): Promise<number> {
         }
         return 0;
       case 'keys rotate': {
-        const kids = await rotateSigningKeys(store);
-        audit.record({
-          type: 'key_rotation',
-          outcome: 'success',
-          actor,
-          detail: { kids: kids.join(' ') },
-        });
+        const kids = await operations.rotateKeys();
         console.log(
           `new signing keys: ${kids.join(', ')}; running servers sign with them within AUTH_KEY_REFRESH_INTERVAL`,
         );

@@ -13,6 +13,7 @@ import {
   upstreamProblems,
   upstreamSchema,
 } from './federation/upstream-config.js';
+import { ACCOUNT_CLIENT_ID } from './provider/account-client.js';
 import { COMPAT_MODES, type Compat } from './provider/routes.js';
 
 /**
@@ -148,6 +149,16 @@ const envSchema = z.object({
   ).prefault(DEFAULT_RESOURCES),
   AUTH_DEFAULT_RESOURCE: z.string().optional(),
   AUTH_USERS: z.string().optional(),
+  AUTH_ADMINS: z
+    .string()
+    .optional()
+    .transform(
+      (value) =>
+        value
+          ?.split(',')
+          .map((name) => name.trim())
+          .filter(Boolean) ?? [],
+    ),
   AUTH_CLIENTS: json(
     'AUTH_CLIENTS',
     z
@@ -155,6 +166,10 @@ const envSchema = z.object({
       .refine(
         (clients) => new Set(clients.map((c) => c.client_id)).size === clients.length,
         'each client needs its own client_id (one is listed twice)',
+      )
+      .refine(
+        (clients) => !clients.some((c) => c.client_id === ACCOUNT_CLIENT_ID),
+        `client_id "${ACCOUNT_CLIENT_ID}" is the account page's own client: name yours differently`,
       ),
     '[{"client_id":"mcp-server","client_secret":"<16 or more characters>"}]',
   ).default([]),
@@ -240,6 +255,8 @@ export interface Config {
   readonly resources: readonly ResourceConfig[];
   readonly defaultResource: string;
   readonly users: readonly User[];
+  /** Accounts that may use the admin console (/admin): local usernames or federated account ids. */
+  readonly admins: readonly string[];
   readonly clients: readonly StaticClientConfig[];
   /** Upstream identity providers people may sign in with (federation/). */
   readonly federation: readonly UpstreamConfig[];
@@ -378,6 +395,7 @@ export function loadConfig(
     resources,
     defaultResource,
     users: parseUsers(e.AUTH_USERS),
+    admins: e.AUTH_ADMINS,
     clients: e.AUTH_CLIENTS,
     federation,
     store:

@@ -1,6 +1,6 @@
+import type { AuditEvent } from '@gatehouse/audit';
 import { waitForOutput } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent } from '../src/audit/audit-event.js';
 import { type RunResult, runApp } from './support/run.js';
 import {
   authorize,

@@ -381,7 +381,9 @@ describe('auth-server on Redis', () => {
       (error: Error) => error,
     );
     expect(server).toBeInstanceOf(Error);
-    expect(String(server)).toContain(`AUTH_STORE: cannot connect to Redis at 127.0.0.1:${dead}`);
+    expect(String(server)).toContain(
+      `AUTH_STORE: cannot connect to Redis at 127.0.0.1:${dead} (connect ECONNREFUSED`,
+    );
   });
 
   it('reports not ready while Redis is down and recovers by itself when it returns', async () => {

@@ -1,10 +1,10 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AuditEvent, AuditEventType } from '@gatehouse/audit';
 import { type RunningRedis, startRedis } from '@gatehouse/testkit';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FederatedAccounts } from '../src/accounts/federated-accounts.js';
-import type { AuditEvent, AuditEventType } from '../src/audit/audit-event.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
 import type { Store } from '../src/store/store.js';
@@ -150,6 +150,54 @@ describe.each(stores)('%s store', (_name, open) => {
     ).toBe('r-4');
     expect(await store.audit.prune(2_500)).toBe(3);
     expect((await store.audit.query({})).map((e) => e.at)).toEqual([3_000, 4_000]);
+  });
+
+  it('tells when each client was last used', async () => {
+    await store.touchClient('c1', 1_000);
+    await store.touchClient('c1', 3_000);
+    await store.touchClient('c2', 2_000);
+    expect(Object.fromEntries(await store.clientLastUsed())).toEqual({ c1: 3_000, c2: 2_000 });
+  });
+
+  it("lists an account's live grants (its connected apps)", async () => {
+    await store.models.upsert('Grant', 'g-a1', { accountId: 'alice', clientId: 'c1' }, 60);
+    await store.models.upsert('Grant', 'g-a2', { accountId: 'alice', clientId: 'c2' }, 60);
+    await store.models.upsert('Grant', 'g-b1', { accountId: 'bob', clientId: 'c1' }, 60);
+    await store.models.upsert('Grant', 'g-a3', { accountId: 'alice', clientId: 'c3' }, 1);
+    await store.models.destroy('Grant', 'g-a2');
+    await sleep(1100);
+    const ids = (await store.grantsOf('alice')).map((grant) => grant.id);
+    expect(ids).toEqual(['g-a1']);
+    expect((await store.grantsOf('alice'))[0]?.payload).toMatchObject({ clientId: 'c1' });
+    expect(await store.grantsOf('nobody')).toEqual([]);
+  });
+
+  it('keeps per-grant activity (last issued, refreshed, used) that never moves back', async () => {
+    const t = Date.now() - 60_000;
+    const at = (type: AuditEventType, offset: number, grant: string, outcome = 'success') => ({
+      at: t + offset,
+      type,
+      outcome: outcome as AuditEvent['outcome'],
+      grant,
+    });
+    await store.audit.append([
+      at('token_issued', 1_000, 'g1'),
+      at('token_refreshed', 2_000, 'g1'),
+      // A failed refresh is not a refresh; a failed tool call is still a use.
+      at('token_refreshed', 2_500, 'g1', 'failure'),
+      at('tool_call', 3_000, 'g1', 'failure'),
+      at('token_issued', 1_500, 'g2'),
+      // Not activity.
+      at('grant_revoked', 1_600, 'g3'),
+    ]);
+    // A later batch with older times (another instance's, late) changes nothing.
+    await store.audit.append([at('token_issued', 500, 'g1'), at('tool_call', 100, 'g1')]);
+    await store.audit.append([at('token_refreshed', 4_000, 'g2')]);
+    expect(Object.fromEntries(await store.audit.activity(['g1', 'g2', 'g3', 'none']))).toEqual({
+      g1: { issuedAt: t + 1_000, refreshedAt: t + 2_000, usedAt: t + 3_000 },
+      g2: { issuedAt: t + 1_500, refreshedAt: t + 4_000 },
+    });
+    expect((await store.audit.activity([])).size).toBe(0);
   });
 
   it('keeps a model entry until it expires', async () => {

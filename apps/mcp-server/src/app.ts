@@ -1,10 +1,11 @@
 import type { Server } from 'node:http';
+import { type AuditLog, createAuditTrail } from '@gatehouse/audit';
 import {
   createResourceServer,
   type DpopReplayStore,
   type ResourceServer,
 } from '@gatehouse/auth-core';
-import { createAuditLogger, type Logger } from '@gatehouse/logging';
+import { createAuditStream, type Logger } from '@gatehouse/logging';
 import { listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type { Config } from './config.js';
@@ -23,7 +24,15 @@ export interface McpApp {
 export interface McpAppDependencies {
   /** Shared DPoP replay store; default auth-core's in-memory one (a single instance only). */
   readonly dpopReplayStore?: DpopReplayStore | undefined;
+  /** The authorization server's audit trail (MCP_AUDIT_STORE), for tool calls; default none. */
+  readonly auditLog?: AuditLog | undefined;
 }
+
+/**
+ * How long grant activity written from here lasts in Redis; the trail's events themselves are
+ * pruned by the authorization server (AUTH_AUDIT_RETENTION).
+ */
+export const AUDIT_RETENTION_MS = 90 * 86_400_000;
 
 /** Builds the MCP server from configuration: auth-core resource server, then HTTP. */
 export function createMcpApp(
@@ -50,18 +59,37 @@ export function createMcpApp(
     dpop: dependencies.dpopReplayStore ? { replayStore: dependencies.dpopReplayStore } : undefined,
     logger,
   });
+  const audit = createAuditTrail({
+    enabled: config.audit !== 'off',
+    log: dependencies.auditLog,
+    stream: createAuditStream({
+      service: 'mcp-server',
+      format: config.log.format,
+      destination: config.audit,
+    }),
+    retentionMs: AUDIT_RETENTION_MS,
+    onStoreError: (error) =>
+      logger.warn(
+        { err: { message: (error as Error).message } },
+        'tool calls could not be added to the audit trail store (they are still on the audit log stream)',
+      ),
+  });
   const app = createHttpApp({
     resourceServer,
     allowedOrigins: config.allowedOrigins,
     logger,
     resource: config.resource,
-    toolAudit: createToolCallAudit(
-      createAuditLogger({
-        service: 'mcp-server',
-        format: config.log.format,
-        destination: config.audit,
-      }),
-    ),
+    toolAudit: createToolCallAudit(audit),
   });
-  return { app, resourceServer, ...listener(app, config.port, config.bind) };
+  const http = listener(app, config.port, config.bind);
+  return {
+    app,
+    resourceServer,
+    listen: http.listen,
+    async close() {
+      await http.close();
+      // What the last requests recorded, before the store's connection closes.
+      await audit.flush();
+    },
+  };
 }

@@ -47,6 +47,14 @@ const envSchema = z.object({
     .string()
     .min(1, 'MCP_AUDIT_LOG must be "stdout", "off" or a file path')
     .default('stdout'),
+  MCP_AUDIT_STORE: z
+    .string()
+    .refine((value) => /^sqlite:.+/.test(value) || isRedisUrl(value), {
+      // The value is not echoed: a Redis URL can carry a password.
+      error:
+        'MCP_AUDIT_STORE must be the authorization server\'s AUTH_STORE, "sqlite:<path>" (the same file) or "redis://[user:password@]host:port[/db]", so that tool calls join its audit trail; leave it unset to keep them on the audit log stream only',
+    })
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
@@ -87,6 +95,8 @@ export interface Config {
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
   /** Tool calls on the audit log stream (tool-audit.ts): where, or off. */
   readonly audit: AuditLogDestination;
+  /** Where tool calls join the authorization server's audit trail (its AUTH_STORE), if anywhere. */
+  readonly auditStore: string | undefined;
 }
 
 /** Every environment variable the server reads (its README and `.env.example` document each). */
@@ -149,5 +159,6 @@ export function loadConfig(
         : { kind: 'redis', url: e.MCP_DPOP_REPLAY_STORE },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
     audit: e.MCP_AUDIT ? auditLogDestination(e.MCP_AUDIT_LOG) : 'off',
+    auditStore: e.MCP_AUDIT ? e.MCP_AUDIT_STORE : undefined,
   };
 }

@@ -1,11 +1,12 @@
+import { openAuditLog } from '@gatehouse/audit';
 import { runServer } from '@gatehouse/server-kit';
-import { createMcpApp } from './app.js';
+import { AUDIT_RETENTION_MS, createMcpApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDpopReplayStore } from './dpop-replay-store.js';
 
 /**
- * Starts the MCP server: config -> logger -> DPoP replay store -> app -> listen; stops cleanly on
- * signals (the HTTP server first, then the replay store's connection).
+ * Starts the MCP server: config -> logger -> DPoP replay store, audit store -> app -> listen; stops
+ * cleanly on signals (the HTTP server first, then the stores' connections).
  */
 await runServer({
   service: 'mcp-server',
@@ -18,7 +19,20 @@ await runServer({
         return process.exit(1);
       },
     );
-    const app = createMcpApp(config, logger, { dpopReplayStore: replayStore.store });
+    const auditLog = config.auditStore
+      ? await openAuditLog(config.auditStore, { retentionMs: AUDIT_RETENTION_MS }).catch(
+          (error: Error) => {
+            logger.fatal(
+              `MCP_AUDIT_STORE: ${error.message}; start it, fix the value, or unset MCP_AUDIT_STORE to keep tool calls on the audit log stream only`,
+            );
+            return process.exit(1);
+          },
+        )
+      : undefined;
+    const app = createMcpApp(config, logger, {
+      dpopReplayStore: replayStore.store,
+      auditLog: auditLog?.log,
+    });
     await app.listen();
     // Fetch the authorization server's metadata and keys now, so the first request is fast; a
     // failure is not fatal (discovery retries, backing off from 1 s).
@@ -36,6 +50,7 @@ await runServer({
         issuer: config.issuer,
         mode: config.mode,
         dpopReplayStore: config.dpopReplayStore.kind,
+        auditStore: config.auditStore?.split(':')[0],
       },
       `MCP server ready at ${config.resource}`,
     );
@@ -43,6 +58,7 @@ await runServer({
       async close() {
         await app.close();
         await replayStore.close();
+        await auditLog?.close();
       },
     };
   },

@@ -1,18 +1,30 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Logger } from '@gatehouse/logging';
+import type { AuditTrail } from '@gatehouse/audit';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 
 /**
- * Every tool call on the audit log stream: who (the token's subject, or the client acting on its
- * own), which client and grant, the tool, the outcome and how long it took, and the request id.
- * Never the arguments, the result or the token.
+ * Every tool call on the audit trail (the log stream, and the authorization server's store when
+ * MCP_AUDIT_STORE names it): who (the token's subject, or the client acting on its own), which
+ * client and grant, the tool, the outcome and how long it took, and the request id. Never the
+ * arguments, the result or the token.
  */
 export type ToolCallAudit = (call: {
   readonly tool: string;
   readonly authInfo: AuthInfo | undefined;
-  readonly outcome: 'success' | 'failure';
+  /** `denied`: refused before the tool ran (the token lacks the tool's scopes). */
+  readonly outcome: 'success' | 'failure' | 'denied';
   readonly durationMs: number;
+  /** Default: the request being handled (requestScope). */
+  readonly requestId?: string | undefined;
 }) => void;
+
+/** The tool of each `tools/call` in a JSON-RPC message or batch. */
+export function toolCallNames(message: unknown): string[] {
+  return (Array.isArray(message) ? message : [message]).flatMap((one: unknown) => {
+    const { method, params } = (one ?? {}) as { method?: unknown; params?: { name?: unknown } };
+    return method === 'tools/call' && typeof params?.name === 'string' ? [params.name] : [];
+  });
+}
 
 /** The request being handled, for the SDK's server factory and the tools it registers. */
 export const requestScope = new AsyncLocalStorage<{ readonly requestId: string | undefined }>();
@@ -20,24 +32,22 @@ export const requestScope = new AsyncLocalStorage<{ readonly requestId: string |
 /** The claim Gatehouse's JWT access tokens name their grant with (auth-server introspection.ts). */
 const GRANT_CLAIM = 'grant_id';
 
-export function createToolCallAudit(logger: Logger | undefined): ToolCallAudit {
-  if (!logger) return () => {};
-  return ({ tool, authInfo, outcome, durationMs }) => {
+export function createToolCallAudit(trail: AuditTrail): ToolCallAudit {
+  if (!trail.enabled) return () => {};
+  return ({ tool, authInfo, outcome, durationMs, requestId }) => {
     const extra = authInfo?.extra as
       | { subject?: string; claims?: Readonly<Record<string, unknown>> }
       | undefined;
     const grant = extra?.claims?.[GRANT_CLAIM];
-    const audit = {
-      at: Date.now(),
+    trail.record({
       type: 'tool_call',
       outcome,
       actor: extra?.subject ?? authInfo?.clientId,
       client: authInfo?.clientId,
       resource: authInfo?.resource?.href,
-      ...(typeof grant === 'string' ? { grant } : {}),
-      requestId: requestScope.getStore()?.requestId,
+      grant: typeof grant === 'string' ? grant : undefined,
+      requestId: requestId ?? requestScope.getStore()?.requestId,
       detail: { tool, duration_ms: String(Math.round(durationMs * 10) / 10) },
-    };
-    logger.info({ audit }, `audit tool_call ${outcome}`);
+    });
   };
 }

@@ -37,6 +37,23 @@ describe('configuration', () => {
     }
   });
 
+  it("adds tool calls to the authorization server's trail only when MCP_AUDIT_STORE names its store", () => {
+    expect(loadConfig({}).auditStore).toBeUndefined();
+    for (const store of [
+      'sqlite:../auth-server/.data/auth.db',
+      'redis://:secret@10.0.0.5:6379/0',
+    ]) {
+      expect(loadConfig({ MCP_AUDIT_STORE: store }).auditStore).toBe(store);
+    }
+    // Auditing off: nothing is written anywhere.
+    expect(loadConfig({ MCP_AUDIT: 'false', MCP_AUDIT_STORE: 'sqlite:x.db' }).auditStore).toBe(
+      undefined,
+    );
+    for (const bad of ['memory', 'sqlite:', 'postgres://db/audit', 'redis://']) {
+      expect(() => loadConfig({ MCP_AUDIT_STORE: bad })).toThrow(/MCP_AUDIT_STORE must be/);
+    }
+  });
+
   it('canonicalises the resource', () => {
     expect(loadConfig({ MCP_RESOURCE: 'HTTP://LOCALHOST:3000/mcp/' }).resource).toBe(
       'http://localhost:3000/mcp',
@@ -108,6 +125,20 @@ describe('MCP_DPOP_REPLAY_STORE at startup', () => {
       `MCP_DPOP_REPLAY_STORE: cannot connect to Redis at 127.0.0.1:${port} (connect ECONNREFUSED`,
     );
     expect(result.stdout).not.toContain('hunter2');
+  });
+
+  it('stops when the Redis MCP_AUDIT_STORE names is unreachable, naming the variable, never its password', async () => {
+    const port = await freePort();
+    const result = start({
+      MCP_PORT: String(await freePort()),
+      MCP_AUDIT_STORE: `redis://:hunter2@127.0.0.1:${port}/0`,
+    });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toContain(
+      `MCP_AUDIT_STORE: Redis at 127.0.0.1:${port} is unreachable (connect ECONNREFUSED`,
+    );
+    expect(result.stdout).toContain('unset MCP_AUDIT_STORE');
+    expect(result.stdout + result.stderr).not.toContain('hunter2');
   });
 });
 

@@ -62,5 +62,10 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 export type { Logger } from 'pino';
-export { type AuditLogDestination, auditLogDestination, createAuditLogger } from './audit.js';
+export {
+  type AuditLogDestination,
+  type AuditStream,
+  auditLogDestination,
+  createAuditStream,
+} from './audit.js';
 export { boundFields, MAX_FIELD_LENGTH } from './bounded.js';

@@ -3,7 +3,7 @@ import {
   type AuditEvent,
   type AuditEventType,
   type AuditFilter,
-} from './audit-event.js';
+} from '@gatehouse/audit';
 
 /** `cli audit`'s options, as parseArgs gives them. */
 export interface AuditQueryOptions {
@@ -68,20 +68,4 @@ export function formatAuditEvent(event: AuditEvent): string {
     ...Object.entries(event.detail ?? {}).map(([name, value]) => `${name}=${value}`),
   ];
   return fields.join('\t');
-}
-
-/** Per grant: when tokens were last issued, last refreshed, and last seen at all on the trail. */
-export function grantActivity(
-  events: readonly AuditEvent[],
-): Map<string, { issued?: number; refreshed?: number; lastSeen: number }> {
-  const activity = new Map<string, { issued?: number; refreshed?: number; lastSeen: number }>();
-  for (const event of events) {
-    if (!event.grant) continue;
-    const entry = activity.get(event.grant) ?? { lastSeen: 0 };
-    entry.lastSeen = Math.max(entry.lastSeen, event.at);
-    if (event.outcome === 'success' && event.type === 'token_issued') entry.issued = event.at;
-    if (event.outcome === 'success' && event.type === 'token_refreshed') entry.refreshed = event.at;
-    activity.set(event.grant, entry);
-  }
-  return activity;
 }

@@ -1,6 +1,6 @@
+import type { AuditTrail } from '@gatehouse/audit';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { AuditTrail } from './audit-trail.js';
 
 /**
  * What oidc-provider does, on the audit trail: tokens issued and refreshed (failed refreshes too),

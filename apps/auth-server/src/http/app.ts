@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { AuditTrail } from '@gatehouse/audit';
 import type { Logger } from '@gatehouse/logging';
 import {
   faultOf,
@@ -11,7 +12,6 @@ import {
 } from '@gatehouse/server-kit';
 import Koa from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
-import type { AuditTrail } from '../audit/audit-trail.js';
 import type { Federation } from '../federation/federation.js';
 import { GRANT_TYPES, RESPONSE_TYPES } from '../provider/configuration.js';
 import type { ProviderHolder } from '../provider/provider-holder.js';
@@ -19,6 +19,8 @@ import type { ResourceRegistry } from '../provider/resources.js';
 import type { Routes } from '../provider/routes.js';
 import type { Store } from '../store/store.js';
 import { StoreUnavailableError } from '../store/store-unavailable.js';
+import { accountPages } from './account.js';
+import { adminConsole } from './admin.js';
 import { bufferBody } from './body.js';
 import { exactRoutes } from './exact-routes.js';
 import { federationCallback } from './federation-callback.js';
@@ -31,6 +33,7 @@ import { registrationCors } from './registration-cors.js';
 import { registrationGuard } from './registration-guard.js';
 import { registrationRequest } from './registration-request.js';
 import { requestParams } from './request-params.js';
+import { signedInSessions } from './signed-in.js';
 import { handleStoreFailures, storeAvailability } from './store-unavailable.js';
 import { tokenRateLimit } from './token-rate-limit.js';
 
@@ -56,6 +59,12 @@ export interface HttpDependencies {
   readonly issuerPath: string;
   /** Endpoint paths below the issuer: the same table oidc-provider's `routes` come from. */
   readonly routes: Routes;
+  /** AUTH_CLIENTS' ids: the account page says which clients the operator configured. */
+  readonly configuredClientIds: ReadonlySet<string>;
+  /** AUTH_ADMINS: who may use the admin console. */
+  readonly admins: ReadonlySet<string>;
+  /** Rotates the signing keys and starts signing with the new ones (the admin console). */
+  readonly rotateKeys: () => Promise<string[]>;
 }
 
 /**
@@ -136,6 +145,44 @@ export function createHttpApp(deps: HttpDependencies): Koa {
       logger,
       basePath: deps.issuerPath,
       interactionPath: routes.interaction,
+    }),
+  );
+  const sessions = signedInSessions({
+    providers: deps.providers,
+    store: deps.store,
+    accounts: deps.accounts,
+    csrfSecret: deps.csrfSecret,
+    issuer: deps.issuer,
+    basePath: deps.issuerPath,
+    authorizationPath: routes.authorization,
+    https: deps.https,
+  });
+  app.use(sessions.callback);
+  app.use(
+    accountPages({
+      providers: deps.providers,
+      sessions,
+      store: deps.store,
+      audit: deps.audit,
+      configuredClientIds: deps.configuredClientIds,
+      logger,
+      basePath: deps.issuerPath,
+      endSessionPath: routes.end_session,
+    }),
+  );
+  app.use(
+    adminConsole({
+      providers: deps.providers,
+      sessions,
+      store: deps.store,
+      accounts: deps.accounts,
+      audit: deps.audit,
+      admins: deps.admins,
+      configuredClientIds: deps.configuredClientIds,
+      logger,
+      basePath: deps.issuerPath,
+      endSessionPath: routes.end_session,
+      rotateKeys: deps.rotateKeys,
     }),
   );
   app.use(

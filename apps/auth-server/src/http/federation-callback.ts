@@ -1,7 +1,7 @@
+import type { AuditTrail } from '@gatehouse/audit';
 import type { Logger } from '@gatehouse/logging';
 import type { Context, Next } from 'koa';
 import { federatedAccountId } from '../accounts/federated-accounts.js';
-import type { AuditTrail } from '../audit/audit-trail.js';
 import { admit } from '../federation/admission.js';
 import { FEDERATION_CALLBACK_PATH, type Federation } from '../federation/federation.js';
 import { identityFrom } from '../federation/identity.js';

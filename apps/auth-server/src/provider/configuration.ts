@@ -1,3 +1,4 @@
+import type { AuditTrail } from '@gatehouse/audit';
 import type { JWK } from 'jose';
 import Provider, {
   type Configuration,
@@ -6,12 +7,12 @@ import Provider, {
   type ResponseType,
 } from 'oidc-provider';
 import type { Accounts } from '../accounts/accounts.js';
-import type { AuditTrail } from '../audit/audit-trail.js';
 import { redirectHosts } from '../audit/provider-audit.js';
 import type { Config } from '../config.js';
 import type { Federation } from '../federation/federation.js';
 import { adapterClass, type Store } from '../store/store.js';
 import { pageCsp, renderErrorPage, renderLoggedOut, renderLogout } from '../ui/pages.js';
+import { ACCOUNT_CLIENT_ID, accountClientMetadata } from './account-client.js';
 import { applyRegistrationPolicy, POLICY_PROPERTY } from './clients.js';
 import { configuredClientMetadata } from './configured-clients.js';
 import { grantPerAuthorization } from './grants.js';
@@ -95,7 +96,10 @@ export function createProvider({
     routes: providerRoutes(routes),
     // Configured clients as written (provider/configured-clients.ts): one with a secret
     // authenticates with it, one without redirect URIs has no browser flow.
-    clients: config.clients.map(configuredClientMetadata) as unknown as Configuration['clients'],
+    clients: [
+      ...config.clients.map(configuredClientMetadata),
+      accountClientMetadata(config.issuer),
+    ] as unknown as Configuration['clients'],
     jwks: jwks as Configuration['jwks'],
     cookies: {
       keys: cookieKeys,
@@ -173,7 +177,9 @@ export function createProvider({
       },
       resourceIndicators: {
         enabled: true,
-        async defaultResource(_ctx, _client, oneOf) {
+        async defaultResource(_ctx, client, oneOf) {
+          // The account page signs in for itself, not for a resource.
+          if (client.clientId === ACCOUNT_CLIENT_ID) return oneOf;
           return oneOf ?? resources.defaultResource;
         },
         // The token request may omit `resource`: the grant's own resource is then used.

@@ -1,7 +1,7 @@
+import type { AuditTrail } from '@gatehouse/audit';
 import type { Logger } from '@gatehouse/logging';
 import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { AuditTrail } from '../audit/audit-trail.js';
 
 interface RevocationContext {
   readonly route?: string;

@@ -6,10 +6,13 @@ import type { Store } from './store.js';
  * only when chosen: its client library is most of a backend's memory (ioredis alone adds ~20 MB
  * of resident memory to a process that never talks to Redis).
  */
-export async function openStore(location: StoreLocation): Promise<Store> {
+export async function openStore(
+  location: StoreLocation,
+  options: { readonly auditRetentionMs?: number } = {},
+): Promise<Store> {
   if (location.kind === 'redis') {
     const { RedisStore } = await import('./redis-store.js');
-    return RedisStore.connect(location.url);
+    return RedisStore.connect(location.url, options);
   }
   const { SqliteStore } = await import('./sqlite-store.js');
   return new SqliteStore(location);

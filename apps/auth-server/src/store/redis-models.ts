@@ -9,6 +9,8 @@ import type { ModelPayload, ModelStore } from './store.js';
  * - `grant:<grantId>`: set of `<model>:<id>` of the grant's tokens and codes, for revocation.
  * - `uid:<model>:<uid>`, `uc:<model>:<userCode>`: id lookups, expiring with their entry.
  * - `latest-grant:<accountId>:<clientId>`: the newest grant id, to remember consent.
+ * - `account-grants:<accountId>`: set of the account's grant ids (ids of grants gone are dropped
+ *   when read), for its connected apps.
  * Writes that touch several keys run in MULTI or in one Lua script, so another instance never sees
  * half of them, and a refused one (OOM, READONLY) leaves nothing behind: it rejects with
  * StoreUnavailableError (redis-command.ts) and can simply be retried.
@@ -80,8 +82,27 @@ export class RedisModelStore implements ModelStore {
       typeof payload.clientId === 'string'
     ) {
       lookup(`${this.#prefix}latest-grant:${payload.accountId}:${payload.clientId}`);
+      const owned = `${this.#prefix}account-grants:${payload.accountId}`;
+      multi.sadd(owned, id);
+      if (ttl) multi.pexpire(owned, ttl, 'NX').pexpire(owned, ttl, 'GT');
+      else multi.persist(owned);
     }
     await redisCommand(multi.exec());
+  }
+
+  /** The account's live grants; ids whose grant expired or was destroyed leave the set here. */
+  async grantsOf(accountId: string): Promise<Array<{ id: string; payload: ModelPayload }>> {
+    const owned = `${this.#prefix}account-grants:${accountId}`;
+    const ids = await redisCommand(this.#redis.smembers(owned));
+    const grants: Array<{ id: string; payload: ModelPayload }> = [];
+    const gone: string[] = [];
+    for (const id of ids) {
+      const payload = await this.find('Grant', id);
+      if (payload) grants.push({ id, payload });
+      else gone.push(id);
+    }
+    if (gone.length > 0) await redisCommand(this.#redis.srem(owned, ...gone));
+    return grants;
   }
 
   async find(model: string, id: string): Promise<ModelPayload | undefined> {

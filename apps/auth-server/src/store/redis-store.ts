@@ -1,10 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { RedisAuditLog } from '@gatehouse/audit';
 import { Redis } from 'ioredis';
-import { RedisAuditLog } from './redis-audit.js';
 import { redisCommand } from './redis-command.js';
 import { RedisCounters } from './redis-counters.js';
 import { RedisModelStore } from './redis-models.js';
-import { idleClientIds, type Store, type StoredKey, type StoredUser } from './store.js';
+import {
+  idleClientIds,
+  type ModelPayload,
+  type Store,
+  type StoredKey,
+  type StoredUser,
+} from './store.js';
 
 /**
  * All state in one Redis database, so several authorization-server instances share clients,
@@ -32,15 +38,22 @@ export class RedisStore implements Store {
   readonly audit: RedisAuditLog;
   readonly #redis: Redis;
 
-  private constructor(redis: Redis) {
+  private constructor(redis: Redis, auditRetentionMs: number) {
     this.#redis = redis;
     this.models = new RedisModelStore(redis, PREFIX);
     this.counters = new RedisCounters(redis, PREFIX);
-    this.audit = new RedisAuditLog(redis, PREFIX);
+    this.audit = new RedisAuditLog(redis, {
+      prefix: PREFIX,
+      retentionMs: auditRetentionMs,
+      command: redisCommand,
+    });
   }
 
   /** Connects to `url` (redis:// or rediss://); fails with the reason when Redis is unreachable. */
-  static async connect(url: string): Promise<RedisStore> {
+  static async connect(
+    url: string,
+    options: { readonly auditRetentionMs?: number } = {},
+  ): Promise<RedisStore> {
     const redis = new Redis(url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -50,18 +63,24 @@ export class RedisStore implements Store {
       retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
     });
     // Connection errors surface through failed commands and /readyz; without a listener ioredis
-    // would print every reconnection attempt.
-    redis.on('error', () => {});
+    // would print every reconnection attempt. At startup the first one is the reason.
+    let startupError: Error | undefined;
+    redis.on('error', (error: Error) => {
+      startupError ??= error;
+    });
     try {
       await redis.connect();
     } catch (error) {
       redis.disconnect();
-      const { host, port } = new URL(url);
+      // ioredis rejects with "Connection is closed."; the socket's own error says why.
+      const reason = (startupError ?? (error as Error)).message;
+      const { hostname, port } = new URL(url);
       throw new Error(
-        `AUTH_STORE: cannot connect to Redis at ${host}:${port || 6379} (${(error as Error).message})`,
+        `AUTH_STORE: cannot connect to Redis at ${hostname}:${port || 6379} (${reason})`,
       );
     }
-    return new RedisStore(redis);
+    // Grant activity expires this long after its latest time (AUTH_AUDIT_RETENTION).
+    return new RedisStore(redis, options.auditRetentionMs ?? 90 * 86_400_000);
   }
 
   available(): boolean {
@@ -146,8 +165,17 @@ export class RedisStore implements Store {
     return id && (await this.models.find('Grant', id)) ? id : undefined;
   }
 
+  grantsOf(accountId: string): Promise<Array<{ id: string; payload: ModelPayload }>> {
+    return this.models.grantsOf(accountId);
+  }
+
   async touchClient(clientId: string, at: number = Date.now()): Promise<void> {
     await redisCommand(this.#redis.hset(CLIENT_USAGE, clientId, String(at)));
+  }
+
+  async clientLastUsed(): Promise<Map<string, number>> {
+    const usage = await redisCommand(this.#redis.hgetall(CLIENT_USAGE));
+    return new Map(Object.entries(usage).map(([id, at]) => [id, Number(at)]));
   }
 
   async reapIdleClients(idleMs: number, now: number = Date.now()): Promise<string[]> {

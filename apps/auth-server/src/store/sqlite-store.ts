@@ -1,11 +1,17 @@
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { AUDIT_SCHEMA, SqliteAuditLog } from '@gatehouse/audit';
 import Database from 'better-sqlite3';
 import { MemoryCounters } from './memory-counters.js';
-import { AUDIT_SCHEMA, SqliteAuditLog } from './sqlite-audit.js';
 import { sqliteCall } from './sqlite-call.js';
 import { SqliteModelStore } from './sqlite-models.js';
-import { idleClientIds, type Store, type StoredKey, type StoredUser } from './store.js';
+import {
+  idleClientIds,
+  type ModelPayload,
+  type Store,
+  type StoredKey,
+  type StoredUser,
+} from './store.js';
 
 /**
  * All persistent state of the authorization server in one embedded SQLite database (WAL): every
@@ -80,7 +86,7 @@ export class SqliteStore implements Store {
       this.db.exec(AUDIT_SCHEMA);
     });
     this.models = new SqliteModelStore(this.db);
-    this.audit = new SqliteAuditLog(this.db);
+    this.audit = new SqliteAuditLog(this.db, { call: sqliteCall });
     if (location.kind === 'sqlite') {
       const { dev, ino } = statSync(location.path);
       this.#file = { path: location.path, dev, ino };
@@ -232,6 +238,16 @@ export class SqliteStore implements Store {
     return row?.id;
   }
 
+  async grantsOf(accountId: string): Promise<Array<{ id: string; payload: ModelPayload }>> {
+    // The grant-owner index (account, client, expiry) serves this too.
+    const rows = this.#all<{ id: string; payload: string }>(
+      "SELECT id, payload FROM oidc_models WHERE model = 'Grant' AND json_extract(payload, '$.accountId') = ? AND (expires_at IS NULL OR expires_at > ?)",
+      accountId,
+      Date.now(),
+    );
+    return rows.map((row) => ({ id: row.id, payload: JSON.parse(row.payload) as ModelPayload }));
+  }
+
   /** Records that a client was used (authorization or token request) at `at` (ms). */
   async touchClient(clientId: string, at: number = Date.now()): Promise<void> {
     this.#run(
@@ -239,6 +255,13 @@ export class SqliteStore implements Store {
       clientId,
       at,
     );
+  }
+
+  async clientLastUsed(): Promise<Map<string, number>> {
+    const rows = this.#all<{ client_id: string; last_used_at: number }>(
+      'SELECT client_id, last_used_at FROM client_usage',
+    );
+    return new Map(rows.map((row) => [row.client_id, row.last_used_at]));
   }
 
   /**

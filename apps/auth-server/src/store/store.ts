@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/audit-event.js';
+import type { AuditLog } from '@gatehouse/audit';
 /**
  * What the authorization server keeps: every oidc-provider model, users, signing keys, server
  * secrets and client usage. Two implementations share this contract and one test suite
@@ -107,8 +107,12 @@ export interface Store {
   deleteKeysRetiredBefore(before: number): Promise<number>;
   /** The most recent live grant of `accountId` to `clientId`, to remember consent across sessions. */
   latestGrantId(accountId: string, clientId: string): Promise<string | undefined>;
+  /** Every live grant of `accountId` (its connected apps), in no particular order. */
+  grantsOf(accountId: string): Promise<Array<{ id: string; payload: ModelPayload }>>;
   /** Records that a client was used (authorization or token request) at `at` (ms). */
   touchClient(clientId: string, at?: number): Promise<void>;
+  /** When each client was last used (ms), for those used since they registered. */
+  clientLastUsed(): Promise<Map<string, number>>;
   /**
    * Deletes dynamically registered clients not used for `idleMs` (by last use, else by
    * registration time). Configured clients live outside the store and are never reaped.

@@ -17,6 +17,13 @@ input:focus-visible,button:focus-visible{outline:3px solid var(--accent);outline
 button.primary,a.button.primary{background:var(--accent);color:var(--accent-fg)}button.secondary,a.button.secondary{background:transparent;color:var(--accent)}
 a.button{display:inline-flex;align-items:center;font-weight:600;padding:.6rem 1.2rem;border-radius:8px;border:1px solid var(--accent);min-height:44px;text-decoration:none}a.button:focus-visible{outline:3px solid var(--accent);outline-offset:2px}.upstreams{flex-direction:column}.or{text-align:center;margin-top:1.25rem}
 .error{color:var(--error);font-weight:600}ul.scopes{padding-left:1.2rem}ul.scopes li{margin:.35rem 0}code{font-size:.85em;word-break:break-all}
+main.wide{max-width:48rem}header.bar{display:flex;justify-content:space-between;align-items:baseline;gap:1rem;flex-wrap:wrap}ul.apps{list-style:none;padding:0;margin:0}ul.apps>li{border-top:1px solid var(--border);padding:1rem 0}
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}li>h2{margin-top:0}dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:.5rem 0}dt{color:var(--muted)}dd{margin:0;overflow-wrap:anywhere}.notice{border-left:4px solid var(--accent);padding-left:.75rem}
+@media (max-width:30rem){dl{grid-template-columns:1fr}dt{margin-top:.5rem}}
+main.wide:has(table){max-width:72rem}nav.tabs{display:flex;gap:.25rem 1rem;flex-wrap:wrap;margin:0 0 1rem;border-bottom:1px solid var(--border);padding-bottom:.5rem}nav.tabs a{color:var(--accent);font-weight:600;text-decoration:none;padding:.25rem 0}nav.tabs a[aria-current=page]{color:var(--fg);border-bottom:3px solid var(--accent)}a:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.scroll{overflow-x:auto}table{border-collapse:collapse;width:100%;font-size:.9rem}caption{text-align:left;font-weight:600;padding:.5rem 0}th,td{text-align:left;padding:.45rem .5rem;border-top:1px solid var(--border);vertical-align:top}
+form.inline{display:inline-flex;gap:.5rem;align-items:center;flex-wrap:wrap;margin:0}form.inline button{min-height:36px;padding:.3rem .8rem}form.inline input[type=password]{width:11rem;padding:.4rem .5rem;font:inherit;color:inherit;background:transparent;border:1px solid var(--border);border-radius:8px}
+.sr-only{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}form.filters{display:flex;gap:.75rem;flex-wrap:wrap;align-items:end}form.filters label{margin-top:0}form.filters .actions{margin-top:0}select{padding:.55rem;font:inherit;color:inherit;background:var(--card);border:1px solid var(--border);border-radius:8px}
 `;
 
 export const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
@@ -29,7 +36,11 @@ export function escapeHtml(value: string): string {
 }
 
 // The data: icon keeps browsers from asking for /favicon.ico (a 404 in the console on every page).
-function layout(title: string, body: string): string {
+export function layout(
+  title: string,
+  body: string,
+  options: { readonly wide?: boolean } = {},
+): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -41,7 +52,7 @@ function layout(title: string, body: string): string {
 <style>${STYLE}</style>
 </head>
 <body>
-<main>
+<main${options.wide ? ' class="wide"' : ''}>
 <div class="card">
 ${body}
 </div>

@@ -1,4 +1,9 @@
-import { isLoopbackHostname, type ResourceServer, scopesForToolCalls } from '@gatehouse/auth-core';
+import {
+  type AuthInfo,
+  isLoopbackHostname,
+  type ResourceServer,
+  scopesForToolCalls,
+} from '@gatehouse/auth-core';
 import {
   type KoaMiddleware,
   koaAuth,
@@ -11,7 +16,7 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import Koa, { type Context, type Next } from 'koa';
 import { createMcpServerFactory } from '../server.js';
-import { requestScope, type ToolCallAudit } from '../tool-audit.js';
+import { requestScope, type ToolCallAudit, toolCallNames } from '../tool-audit.js';
 import { TOOLS } from '../tools/index.js';
 import { SCOPE_TOOLS } from '../tools/tool.js';
 import { mcpOriginPolicy } from './cors.js';
@@ -69,6 +74,7 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
   app.use(koaProtectedResourceMetadata(resourceServer));
   app.use(onPath(path, koaAuth(resourceServer, { requiredScopes: [SCOPE_TOOLS] })));
   app.use(mcpJsonBody({ path, maxBytes: MAX_BODY }));
+  app.use(auditRefusedToolCalls(path, deps.toolAudit));
   app.use(
     onPath(
       path,
@@ -101,6 +107,24 @@ function mcpMethods(path: string) {
 function onPath(path: string, middleware: KoaMiddleware) {
   return (ctx: Context, next: Next): Promise<unknown> =>
     ctx.path === path ? middleware(ctx, next) : next();
+}
+
+/** A tool call the scope check refused (403) is on the audit trail too, as `denied`. */
+function auditRefusedToolCalls(path: string, audit: ToolCallAudit) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    if (ctx.path !== path) return next();
+    await next();
+    if (ctx.status !== 403 || !ctx.state.auth) return;
+    for (const tool of toolCallNames(ctx.state.mcpBody)) {
+      audit({
+        tool,
+        authInfo: ctx.state.auth as AuthInfo,
+        outcome: 'denied',
+        durationMs: 0,
+        requestId: ctx.state.requestId as string | undefined,
+      });
+    }
+  };
 }
 
 /** The MCP SDK's stateless handler, with the body already read (`ctx.state.mcpBody`). */

@@ -1,5 +1,5 @@
+import type { AuditTrail } from '@gatehouse/audit';
 import type Provider from 'oidc-provider';
-import type { AuditTrail } from '../../audit/audit-trail.js';
 import { renderMessage } from '../../ui/pages.js';
 import type { Interaction } from './interaction.js';
 

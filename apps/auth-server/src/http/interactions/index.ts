@@ -1,8 +1,8 @@
+import type { AuditTrail } from '@gatehouse/audit';
 import type { Logger } from '@gatehouse/logging';
 import { bodyParser } from '@koa/bodyparser';
 import type { Context, Next } from 'koa';
 import type { Accounts } from '../../accounts/accounts.js';
-import type { AuditTrail } from '../../audit/audit-trail.js';
 import type { Federation } from '../../federation/federation.js';
 import type { ProviderHolder } from '../../provider/provider-holder.js';
 import type { ResourceRegistry } from '../../provider/resources.js';

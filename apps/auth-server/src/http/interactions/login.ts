@@ -1,6 +1,6 @@
+import type { AuditTrail } from '@gatehouse/audit';
 import type { Logger } from '@gatehouse/logging';
 import type { Accounts } from '../../accounts/accounts.js';
-import type { AuditTrail } from '../../audit/audit-trail.js';
 import type { LoginThrottle } from '../login-throttle.js';
 import type { Interaction } from './interaction.js';
 

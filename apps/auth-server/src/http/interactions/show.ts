@@ -1,7 +1,9 @@
-import type { AuditTrail } from '../../audit/audit-trail.js';
+import type { AuditTrail } from '@gatehouse/audit';
 import type { Federation } from '../../federation/federation.js';
+import { ACCOUNT_CLIENT_ID } from '../../provider/account-client.js';
 import { consentAlreadyGiven } from '../../provider/offline-access.js';
 import { SCOPE_NOT_ALLOWED } from '../../provider/policy.js';
+import type { ProviderHolder } from '../../provider/provider-holder.js';
 import type { ResourceRegistry } from '../../provider/resources.js';
 import type { Store } from '../../store/store.js';
 import { type ConsentPage, renderConsent, renderDenied } from '../../ui/pages.js';
@@ -25,6 +27,7 @@ export async function showInteraction(
     readonly federation: Federation;
     readonly store: Pick<Store, 'latestGrantId'>;
     readonly audit: AuditTrail;
+    readonly providers: ProviderHolder;
   },
 ): Promise<void> {
   const { details } = interaction;
@@ -64,6 +67,11 @@ export async function showInteraction(
   }
   if (consentAlreadyGiven(details)) {
     await interaction.finish({ consent: {} }, true);
+    return;
+  }
+  // The account page's own sign-in (provider/account-client.ts): nothing to consent to.
+  if (interaction.params.client_id === ACCOUNT_CLIENT_ID) {
+    await grantAccountPage(interaction, deps.providers);
     return;
   }
   interaction.page(
@@ -122,4 +130,19 @@ function consentView(interaction: Interaction, resources: ResourceRegistry): Con
     scopes: scopes.map((scope) => ({ scope, description: resources.describe(scope) })),
     username: details.session?.accountId ?? '',
   };
+}
+
+/** The account page's sign-in: `openid`, no resource, nothing to ask (the person asked for it). */
+async function grantAccountPage(
+  interaction: Interaction,
+  providers: ProviderHolder,
+): Promise<void> {
+  const { details } = interaction;
+  const accountId = details.session?.accountId ?? '';
+  const provider = providers.current;
+  const existing = details.grantId ? await provider.Grant.find(details.grantId) : undefined;
+  const grant = existing ?? new provider.Grant({ accountId, clientId: ACCOUNT_CLIENT_ID });
+  grant.addOIDCScope('openid');
+  const grantId = await grant.save();
+  await interaction.finish({ consent: existing ? {} : { grantId } }, true);
 }

@@ -1,17 +1,19 @@
-import type { Logger } from '@gatehouse/logging';
-import type { AuditEvent, AuditFilter, AuditLog } from './audit-event.js';
+import type { AuditStream } from '@gatehouse/logging';
+import type { AuditEvent, AuditFilter, AuditLog, GrantActivity } from './audit-event.js';
 
 /**
- * Records audit events: one line each on the audit log stream (its own logger, `stream: audit`)
+ * Records audit events: one line each on the audit log stream (`stream: audit`)
  * and one entry each in the store, where every instance's trail meets and `cli audit` reads it.
  * Recording never fails or slows the request it describes: store writes are batched and not
- * awaited, and a failure is reported once per burst, not thrown. A crash loses at most the last
- * 50 ms of the store's copy; the log stream has every line.
+ * awaited, and a failure is reported once per burst, not thrown. A crash that skips the exit
+ * handlers (a kill -9) loses at most the last 50 ms of the store's copy and 100 ms of the stream.
  */
 export interface AuditTrail {
   readonly enabled: boolean;
   record(event: Omit<AuditEvent, 'at'> & { readonly at?: number }): void;
   query(filter: AuditFilter): Promise<AuditEvent[]>;
+  /** Per grant: last issued, refreshed and used (what was recorded so far included). */
+  activity(grantIds: readonly string[]): Promise<Map<string, GrantActivity>>;
   /** Deletes what is older than the retention period; returns how many. */
   prune(now?: number): Promise<number>;
   /** Resolves once every store write started so far has settled. */
@@ -23,9 +25,10 @@ const BATCH_MAX = 200;
 
 export function createAuditTrail(options: {
   readonly enabled: boolean;
-  readonly log: AuditLog;
+  /** Where events are kept, or undefined for the log stream only (queries then find nothing). */
+  readonly log: AuditLog | undefined;
   /** The audit stream, or undefined for no log lines (the store still keeps the trail). */
-  readonly logger: Logger | undefined;
+  readonly stream: AuditStream | undefined;
   readonly retentionMs: number;
   /** Told when the store refused an event (the event is still on the log stream). */
   readonly onStoreError: (error: unknown) => void;
@@ -41,7 +44,7 @@ export function createAuditTrail(options: {
     timer = undefined;
     const events = batch;
     batch = [];
-    if (events.length === 0) return;
+    if (events.length === 0 || !options.log) return;
     const write = options.log
       .append(events)
       .then(() => {
@@ -59,7 +62,8 @@ export function createAuditTrail(options: {
     record(input) {
       if (!options.enabled) return;
       const event = bounded({ ...input, at: input.at ?? Date.now() });
-      options.logger?.info({ audit: event }, `audit ${event.type} ${event.outcome}`);
+      options.stream?.write(event, `audit ${event.type} ${event.outcome}`);
+      if (!options.log) return;
       batch.push(event);
       if (batch.length >= BATCH_MAX) writeBatch();
       else timer ??= setTimeout(writeBatch, BATCH_MS).unref();
@@ -67,9 +71,14 @@ export function createAuditTrail(options: {
     query: async (filter) => {
       writeBatch();
       await Promise.all(pending);
-      return options.log.query(filter);
+      return options.log?.query(filter) ?? [];
     },
-    prune: (now = Date.now()) => options.log.prune(now - options.retentionMs),
+    activity: async (grantIds) => {
+      writeBatch();
+      await Promise.all(pending);
+      return options.log?.activity(grantIds) ?? new Map();
+    },
+    prune: async (now = Date.now()) => options.log?.prune(now - options.retentionMs) ?? 0,
     async flush() {
       writeBatch();
       await Promise.all(pending);

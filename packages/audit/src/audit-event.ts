@@ -26,6 +26,8 @@ export const AUDIT_EVENT_TYPES = [
   'key_rotation',
   /** Anything an operator did (CLI, admin console): the action and its target. */
   'admin_action',
+  /** A tool called at an MCP server (the tool, outcome and duration; never its arguments). */
+  'tool_call',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];
@@ -59,12 +61,50 @@ export interface AuditFilter {
   readonly limit?: number;
 }
 
-/** Where the trail is kept: every instance on one store shares it. */
+/**
+ * What the trail knows of one grant, kept up to date as events are appended (reading it does not
+ * scan the trail): when tokens were last issued for it, last refreshed, and last used at a
+ * resource server (a tool call). Milliseconds since the epoch.
+ */
+export interface GrantActivity {
+  readonly issuedAt?: number;
+  readonly refreshedAt?: number;
+  readonly usedAt?: number;
+}
+
+/** Which events move which time of {@link GrantActivity}. */
+export function activityOf(event: AuditEvent): keyof GrantActivity | undefined {
+  if (event.grant === undefined) return undefined;
+  if (event.type === 'tool_call') return 'usedAt';
+  if (event.outcome !== 'success') return undefined;
+  if (event.type === 'token_issued') return 'issuedAt';
+  if (event.type === 'token_refreshed') return 'refreshedAt';
+  return undefined;
+}
+
+/** Per grant, the latest time of each kind a batch of events carries. */
+export function latestActivity(
+  events: readonly AuditEvent[],
+): Map<string, { issuedAt?: number; refreshedAt?: number; usedAt?: number }> {
+  const latest = new Map<string, { issuedAt?: number; refreshedAt?: number; usedAt?: number }>();
+  for (const event of events) {
+    const kind = activityOf(event);
+    if (kind === undefined || event.grant === undefined) continue;
+    const entry = latest.get(event.grant) ?? {};
+    entry[kind] = Math.max(entry[kind] ?? 0, event.at);
+    latest.set(event.grant, entry);
+  }
+  return latest;
+}
+
+/** Where the trail is kept: every instance (and every app) on one store shares it. */
 export interface AuditLog {
-  /** Appends events in one write (one transaction, one command). */
+  /** Appends events in one write (one transaction, one command), with their grant activity. */
   append(events: readonly AuditEvent[]): Promise<void>;
   query(filter: AuditFilter): Promise<AuditEvent[]>;
-  /** Deletes events older than `before` (ms); returns how many. */
+  /** The activity of each grant asked for that the trail has seen (within its retention). */
+  activity(grantIds: readonly string[]): Promise<Map<string, GrantActivity>>;
+  /** Deletes events (and grant activity) older than `before` (ms); returns how many events. */
   prune(before: number): Promise<number>;
 }
 
