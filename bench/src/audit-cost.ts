@@ -97,6 +97,8 @@ async function startRound(round: number): Promise<{ cases: Case[]; stop(): Promi
       cwd: mcp.appDir,
       env: {
         MCP_RESOURCE: resources[side],
+        // One token drives the load: the per-user limit would measure 429s.
+        MCP_RATE_LIMIT: 'off',
         AUTH_ISSUER: auth.on.issuer,
         LOG_LEVEL: 'warn',
         LOG_FORMAT: 'json',

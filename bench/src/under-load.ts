@@ -135,6 +135,8 @@ try {
       cwd: mcp.appDir,
       env: {
         MCP_RESOURCE: resource,
+        // One token drives the load: the per-user limit would measure 429s.
+        MCP_RATE_LIMIT: 'off',
         LOG_LEVEL: 'warn',
         LOG_FORMAT: 'json',
         ...env,

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import type { AuditEvent } from '@gatehouse/audit';
+import { type AuditEvent, openAuditLog } from '@gatehouse/audit';
 import { launchBrowser, parseForms, UserAgent } from '@gatehouse/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -115,6 +115,34 @@ describe('the admin console in Chromium', () => {
     const kidsAfter = await signingKids();
     expect(kidsAfter.length).toBeGreaterThan(kidsBefore.length);
     expect(kidsAfter).toEqual(expect.arrayContaining(kidsBefore));
+  });
+});
+
+describe('usage per user', () => {
+  it("shows each account's tool calls and rate-limit refusals of the last day, as MCP servers wrote them to the trail", async () => {
+    // What an MCP server with MCP_AUDIT_STORE writes: its own connection to the same file.
+    const mcpServer = await openAuditLog(`sqlite:${server.dbPath}`, { retentionMs: 86_400_000 });
+    const at = Date.now();
+    const event = (type: 'tool_call' | 'rate_limited', actor: string, ago = 0) => ({
+      at: at - ago,
+      type,
+      outcome: type === 'tool_call' ? ('success' as const) : ('denied' as const),
+      actor,
+      client: 'c-usage',
+    });
+    await mcpServer.log.append([
+      event('tool_call', 'bob'),
+      event('tool_call', 'bob'),
+      event('tool_call', 'bob'),
+      event('rate_limited', 'bob'),
+      // Older than a day: not counted.
+      event('tool_call', 'bob', 2 * 86_400_000),
+    ]);
+    await mcpServer.close();
+    const { ua } = await signInToAdmin('alice');
+    const users = await ua.request(`${server.issuer}/admin/users`);
+    const bobRow = /<tr><td>bob<\/td>(.*?)<\/tr>/s.exec(users.body)?.[1] ?? '';
+    expect(bobRow).toMatch(/^<td>user<\/td><td>3<\/td><td>1<\/td>/);
   });
 });
 

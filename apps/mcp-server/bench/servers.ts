@@ -13,6 +13,8 @@ const config = loadConfig({
   MCP_RESOURCE: `http://localhost:${authPort}/mcp`,
   AUTH_ISSUER: issuer,
   LOG_LEVEL: 'warn',
+  // One token drives the load: the per-user limit would measure 429s.
+  MCP_RATE_LIMIT: 'off',
 });
 const withAuth = createMcpApp(config, logger);
 await withAuth.listen();

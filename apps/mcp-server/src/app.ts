@@ -1,8 +1,10 @@
 import type { Server } from 'node:http';
 import { type AuditLog, createAuditTrail } from '@gatehouse/audit';
 import {
+  createRateLimiter,
   createResourceServer,
   type DpopReplayStore,
+  type RateLimitStore,
   type ResourceServer,
 } from '@gatehouse/auth-core';
 import { createAuditStream, type Logger } from '@gatehouse/logging';
@@ -10,7 +12,7 @@ import { listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
-import { createToolCallAudit } from './tool-audit.js';
+import { createRateLimitAudit, createToolCallAudit } from './tool-audit.js';
 import { SCOPE_ADMIN, SCOPE_HIERARCHY, SCOPE_TOOLS } from './tools/index.js';
 
 export interface McpApp {
@@ -26,6 +28,8 @@ export interface McpAppDependencies {
   readonly dpopReplayStore?: DpopReplayStore | undefined;
   /** The authorization server's audit trail (MCP_AUDIT_STORE), for tool calls; default none. */
   readonly auditLog?: AuditLog | undefined;
+  /** Where rate-limit counts live (MCP_RATE_LIMIT_STORE); default this process's memory. */
+  readonly rateLimitStore?: RateLimitStore | undefined;
 }
 
 /**
@@ -74,8 +78,20 @@ export function createMcpApp(
         'tool calls could not be added to the audit trail store (they are still on the audit log stream)',
       ),
   });
+  const rules = [
+    ...(config.rateLimits.subject
+      ? [{ key: 'subject' as const, ...config.rateLimits.subject }]
+      : []),
+    ...(config.rateLimits.client ? [{ key: 'client' as const, ...config.rateLimits.client }] : []),
+  ];
+  const rateLimiter =
+    rules.length > 0
+      ? createRateLimiter({ limits: rules, store: dependencies.rateLimitStore, logger })
+      : undefined;
   const app = createHttpApp({
     resourceServer,
+    rateLimiter,
+    rateLimitAudit: createRateLimitAudit(audit),
     allowedOrigins: config.allowedOrigins,
     logger,
     resource: config.resource,

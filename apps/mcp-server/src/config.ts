@@ -42,6 +42,16 @@ const envSchema = z.object({
         'MCP_DPOP_REPLAY_STORE must be "memory" or "redis://[user:password@]host:port[/db]" (rediss:// for TLS), e.g. redis://:password@10.0.0.5:6379/0',
     })
     .default('memory'),
+  MCP_RATE_LIMIT: rateLimit('MCP_RATE_LIMIT', '600/1m'),
+  MCP_CLIENT_RATE_LIMIT: rateLimit('MCP_CLIENT_RATE_LIMIT', 'off'),
+  MCP_RATE_LIMIT_STORE: z
+    .string()
+    .trim()
+    .refine((value) => value === 'memory' || isRedisUrl(value), {
+      error:
+        'MCP_RATE_LIMIT_STORE must be "memory" or "redis://[user:password@]host:port[/db]" (rediss:// for TLS), so that every instance counts together',
+    })
+    .default('memory'),
   MCP_AUDIT: z.stringbool({ error: 'MCP_AUDIT must be true or false' }).default(true),
   MCP_AUDIT_LOG: z
     .string()
@@ -59,6 +69,30 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
 
+const WINDOW_UNITS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `<requests>/<window>` (`600/1m`, `20/10s`, `5000/1h`) or `off`. */
+function rateLimit(name: string, fallback: string) {
+  return z
+    .string()
+    .trim()
+    .default(fallback)
+    .transform((value, ctx) => {
+      if (value === 'off') return undefined;
+      const match = /^(\d{1,7})\/(\d{1,4})([smh])$/.exec(value);
+      const limit = Number(match?.[1]);
+      const windowMs = Number(match?.[2]) * (WINDOW_UNITS[match?.[3] ?? ''] ?? 0);
+      if (!match || limit < 1 || windowMs < 1000 || windowMs > 86_400_000) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `${name} must be "<requests>/<window>" with a window of 1s to 24h (e.g. 600/1m, 20/10s) or "off"`,
+        });
+        return z.NEVER;
+      }
+      return { limit, windowMs };
+    });
+}
+
 /** `redis://` or `rediss://`, a host, an optional port and an optional numeric database. */
 function isRedisUrl(value: string): boolean {
   if (!URL.canParse(value)) return false;
@@ -73,6 +107,11 @@ function isRedisUrl(value: string): boolean {
 }
 
 /** Where DPoP proof `jti`s are remembered; several instances behind a load balancer need `redis`. */
+export interface RateLimitConfig {
+  readonly limit: number;
+  readonly windowMs: number;
+}
+
 export type DpopReplayStoreConfig =
   | { readonly kind: 'memory' }
   | { readonly kind: 'redis'; readonly url: string };
@@ -92,6 +131,13 @@ export interface Config {
   readonly introspectionCacheTtl: number;
   readonly allowPlainJwt: boolean;
   readonly dpopReplayStore: DpopReplayStoreConfig;
+  /** Requests per token subject (a user, or a client acting on its own), and per client. */
+  readonly rateLimits: {
+    readonly subject: RateLimitConfig | undefined;
+    readonly client: RateLimitConfig | undefined;
+  };
+  /** Where the counts live: this process, or a Redis every instance shares. */
+  readonly rateLimitStore: DpopReplayStoreConfig;
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
   /** Tool calls on the audit log stream (tool-audit.ts): where, or off. */
   readonly audit: AuditLogDestination;
@@ -157,6 +203,11 @@ export function loadConfig(
       e.MCP_DPOP_REPLAY_STORE === 'memory'
         ? { kind: 'memory' }
         : { kind: 'redis', url: e.MCP_DPOP_REPLAY_STORE },
+    rateLimits: { subject: e.MCP_RATE_LIMIT, client: e.MCP_CLIENT_RATE_LIMIT },
+    rateLimitStore:
+      e.MCP_RATE_LIMIT_STORE === 'memory'
+        ? { kind: 'memory' }
+        : { kind: 'redis', url: e.MCP_RATE_LIMIT_STORE },
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
     audit: e.MCP_AUDIT ? auditLogDestination(e.MCP_AUDIT_LOG) : 'off',
     auditStore: e.MCP_AUDIT ? e.MCP_AUDIT_STORE : undefined,

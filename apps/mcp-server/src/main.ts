@@ -1,8 +1,10 @@
 import { openAuditLog } from '@gatehouse/audit';
+import { createRedisRateLimitStore } from '@gatehouse/auth-core';
 import { runServer } from '@gatehouse/server-kit';
 import { AUDIT_RETENTION_MS, createMcpApp } from './app.js';
 import { loadConfig } from './config.js';
 import { openDpopReplayStore } from './dpop-replay-store.js';
+import { connectRedis } from './redis-connection.js';
 
 /**
  * Starts the MCP server: config -> logger -> DPoP replay store, audit store -> app -> listen; stops
@@ -29,9 +31,23 @@ await runServer({
           },
         )
       : undefined;
+    const rateLimitRedis =
+      config.rateLimitStore.kind === 'redis'
+        ? await connectRedis(config.rateLimitStore.url, {
+            variable: 'MCP_RATE_LIMIT_STORE',
+            otherwise: 'unset the variable to count in this process (one instance only)',
+            what: 'Rate-limit store (Redis)',
+            whileLost: 'requests pass uncounted until it is back',
+            logger,
+          }).catch((error: Error) => {
+            logger.fatal(error.message);
+            return process.exit(1);
+          })
+        : undefined;
     const app = createMcpApp(config, logger, {
       dpopReplayStore: replayStore.store,
       auditLog: auditLog?.log,
+      rateLimitStore: rateLimitRedis && createRedisRateLimitStore(rateLimitRedis),
     });
     await app.listen();
     // Fetch the authorization server's metadata and keys now, so the first request is fast; a
@@ -50,6 +66,7 @@ await runServer({
         issuer: config.issuer,
         mode: config.mode,
         dpopReplayStore: config.dpopReplayStore.kind,
+        rateLimitStore: config.rateLimitStore.kind,
         auditStore: config.auditStore?.split(':')[0],
       },
       `MCP server ready at ${config.resource}`,
@@ -59,6 +76,7 @@ await runServer({
         await app.close();
         await replayStore.close();
         await auditLog?.close();
+        await rateLimitRedis?.quit().catch(() => rateLimitRedis.disconnect());
       },
     };
   },

@@ -51,3 +51,26 @@ export function createToolCallAudit(trail: AuditTrail): ToolCallAudit {
     });
   };
 }
+
+/** A request refused for its caller's rate limit, on the audit trail (who is hammering). */
+export type RateLimitAudit = (refused: {
+  readonly authInfo: AuthInfo;
+  readonly policy: string;
+  readonly requestId: string | undefined;
+}) => void;
+
+export function createRateLimitAudit(trail: AuditTrail): RateLimitAudit {
+  if (!trail.enabled) return () => {};
+  return ({ authInfo, policy, requestId }) => {
+    const extra = authInfo.extra as { subject?: string } | undefined;
+    trail.record({
+      type: 'rate_limited',
+      outcome: 'denied',
+      actor: extra?.subject ?? authInfo.clientId,
+      client: authInfo.clientId,
+      resource: authInfo.resource?.href,
+      requestId,
+      detail: { policy },
+    });
+  };
+}

@@ -54,6 +54,27 @@ describe('configuration', () => {
     }
   });
 
+  it('limits each user to 600 requests a minute by default, clients only when asked', () => {
+    expect(loadConfig({}).rateLimits).toEqual({
+      subject: { limit: 600, windowMs: 60_000 },
+      client: undefined,
+    });
+    expect(
+      loadConfig({ MCP_RATE_LIMIT: '20/10s', MCP_CLIENT_RATE_LIMIT: '5000/1h' }).rateLimits,
+    ).toEqual({
+      subject: { limit: 20, windowMs: 10_000 },
+      client: { limit: 5000, windowMs: 3_600_000 },
+    });
+    expect(loadConfig({ MCP_RATE_LIMIT: 'off' }).rateLimits.subject).toBeUndefined();
+    expect(loadConfig({}).rateLimitStore).toEqual({ kind: 'memory' });
+    for (const bad of ['600', '0/1m', '10/0s', '10/2d', '10/25h', 'ten/1m', '-1/1m']) {
+      expect(() => loadConfig({ MCP_RATE_LIMIT: bad })).toThrow(/MCP_RATE_LIMIT must be/);
+    }
+    expect(() => loadConfig({ MCP_RATE_LIMIT_STORE: 'postgres://x' })).toThrow(
+      /MCP_RATE_LIMIT_STORE must be/,
+    );
+  });
+
   it('canonicalises the resource', () => {
     expect(loadConfig({ MCP_RESOURCE: 'HTTP://LOCALHOST:3000/mcp/' }).resource).toBe(
       'http://localhost:3000/mcp',

@@ -28,6 +28,8 @@ export const AUDIT_EVENT_TYPES = [
   'admin_action',
   /** A tool called at an MCP server (the tool, outcome and duration; never its arguments). */
   'tool_call',
+  /** A request an MCP server refused with 429: the caller used its quota (the policy). */
+  'rate_limited',
 ] as const;
 
 export type AuditEventType = (typeof AUDIT_EVENT_TYPES)[number];

@@ -63,6 +63,36 @@ export {
   protectedResourceMetadataUrls,
 } from './metadata.js';
 export {
+  createRateLimiter,
+  type RateLimitCountedDecision,
+  type RateLimitDecision,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type RateLimiterSettings,
+  type RateLimitKey,
+  type RateLimitOutcome,
+  type RateLimitPolicyState,
+  type RateLimitRule,
+  type RateLimitTarget,
+  type RateLimitUncountedDecision,
+  type RateLimitUsage,
+} from './rate-limit.js';
+export {
+  createMemoryRateLimitStore,
+  DEFAULT_RATE_LIMIT_MAX_KEYS,
+  type MemoryRateLimitStore,
+  type MemoryRateLimitStoreOptions,
+  type RateLimitCell,
+  type RateLimitStore,
+  type RateLimitStoreAnswer,
+} from './rate-limit-store.js';
+export {
+  createRedisRateLimitStore,
+  DEFAULT_RATE_LIMIT_KEY_PREFIX,
+  type RedisEvalClient,
+  type RedisRateLimitStoreOptions,
+} from './redis-rate-limit-store.js';
+export {
   createRedisReplayStore,
   DEFAULT_REPLAY_KEY_PREFIX,
   type RedisReplayStoreOptions,

@@ -21,6 +21,9 @@ const edit = (file: string, find: string, replace: string): SourceEdit => ({ fil
 
 const vectors = 'test/vectors.test.ts';
 const replayStore = 'test/redis-replay-store.test.ts';
+const rateLimit = 'test/rate-limit.test.ts';
+const rateLimitHttp = 'test/rate-limit-adapters.test.ts';
+const rateLimitRedis = 'test/redis-rate-limit-store.test.ts';
 
 export const mutations: readonly RuleMutation[] = [
   {
@@ -327,5 +330,159 @@ export const mutations: readonly RuleMutation[] = [
       ),
     ],
     tests: ['test/resource-server.test.ts'],
+  },
+  {
+    rule: 'rate limit refuses past the quota (memory store)',
+    edits: [
+      edit(
+        'src/rate-limit-store.ts',
+        'if (Math.max(tat, nowUs) - nowUs > cell.toleranceUs) conforms = false;',
+        'if (false) conforms = false;',
+      ),
+    ],
+    tests: [rateLimit, rateLimitHttp],
+  },
+  {
+    rule: 'rate limit refuses past the quota (Redis script)',
+    edits: [edit('src/redis-rate-limit-store.ts', ' then ok = 0 end', ' then ok = 1 end')],
+    tests: [rateLimitRedis],
+  },
+  {
+    rule: 'a refused request counts against no rule (memory store)',
+    edits: [
+      edit(
+        'src/rate-limit-store.ts',
+        'if (!conforms) return { recorded: false, tats: before };',
+        'if (!conforms) { for (const [i, cell] of cells.entries()) tats.set(cell.key, Math.max(before[i] ?? 0, nowUs) + cell.intervalUs); return { recorded: false, tats: before }; }',
+      ),
+    ],
+    tests: [rateLimit],
+  },
+  {
+    rule: 'a refused request counts against no rule (Redis script)',
+    edits: [edit('src/redis-rate-limit-store.ts', 'if ok == 1 then', 'if true then')],
+    tests: [rateLimitRedis],
+  },
+  {
+    rule: 'a token without a subject is limited by its client',
+    edits: [
+      edit(
+        'src/internal/rate-limit-rules.ts',
+        "    return clientId === undefined ? undefined : ['c', clientId];",
+        '    return undefined;',
+      ),
+    ],
+    tests: [rateLimit, rateLimitHttp],
+  },
+  {
+    rule: 'subject and client identities never share a counter',
+    edits: [
+      edit(
+        'src/internal/rate-limit-rules.ts',
+        "if (subject) return ['s', subject];",
+        "if (subject) return ['c', subject];",
+      ),
+    ],
+    tests: [rateLimit],
+  },
+  {
+    rule: 'rate-limit keys hold a hash, never the identity',
+    edits: [
+      edit(
+        'src/internal/rate-limit-rules.ts',
+        '.then((hash) => {',
+        '.then(() => {\n        const hash = value;',
+      ),
+    ],
+    tests: [rateLimit, rateLimitRedis],
+  },
+  {
+    rule: 'memory rate-limit store bounded by maxKeys',
+    edits: [
+      edit(
+        'src/rate-limit-store.ts',
+        'if (tats.size > maxKeys) tats.delete(key);',
+        'if (false) tats.delete(key);',
+      ),
+    ],
+    tests: [rateLimit],
+  },
+  {
+    rule: 'memory rate-limit store sweeps whole quotas',
+    edits: [
+      edit(
+        'src/rate-limit-store.ts',
+        'swept < SWEEP_PER_CALL && (tats.get(key) ?? 0) <= nowUs',
+        'false',
+      ),
+    ],
+    tests: [rateLimit],
+  },
+  {
+    rule: 'Redis rate-limit keys expire',
+    edits: [
+      edit('src/redis-rate-limit-store.ts', ", 'PX', math.ceil((tats[i] - now) / 1000))", ')'),
+    ],
+    tests: [rateLimitRedis],
+  },
+  {
+    rule: 'rate-limit store failure fails open by default',
+    edits: [
+      edit(
+        'src/rate-limit.ts',
+        "(options.onStoreError ?? 'allow') === 'allow'",
+        "options.onStoreError === 'allow'",
+      ),
+    ],
+    tests: [rateLimit, rateLimitRedis],
+  },
+  {
+    rule: "rate-limit store failure refuses with onStoreError: 'refuse'",
+    edits: [edit('src/rate-limit.ts', 'allowed: failOpen,', 'allowed: true,')],
+    tests: [rateLimit, rateLimitHttp],
+  },
+  {
+    rule: 'Retry-After at least 1 second',
+    edits: [
+      edit(
+        'src/rate-limit.ts',
+        'Math.max(1, Math.ceil(binding.refillInMs / 1000))',
+        'Math.ceil(binding.refillInMs / 1000)',
+      ),
+    ],
+    tests: [rateLimit],
+  },
+  {
+    rule: 'rate limit refusals answered (koa)',
+    edits: [
+      edit(
+        'src/adapters/koa.ts',
+        'if (!outcome.ok) {\n      respond(ctx, outcome.response);\n      options.onRefused?.(ctx, outcome.decision, outcome.correlationId);\n      return;\n    }\n    for (const [name, value] of Object.entries(outcome.headers))',
+        'for (const [name, value] of Object.entries(outcome.ok ? outcome.headers : {}))',
+      ),
+    ],
+    tests: [rateLimitHttp],
+  },
+  {
+    rule: 'rate limit refusals answered (node)',
+    edits: [
+      edit(
+        'src/adapters/node.ts',
+        'if (!outcome.ok) {\n    writeResponse(res, outcome.response);\n    return false;\n  }\n  for (const [name, value] of Object.entries(outcome.headers))',
+        'for (const [name, value] of Object.entries(outcome.ok ? outcome.headers : {}))',
+      ),
+    ],
+    tests: [rateLimitHttp],
+  },
+  {
+    rule: 'rate limit refusals answered (fetch)',
+    edits: [
+      edit(
+        'src/adapters/fetch.ts',
+        'if (!outcome.ok) return toResponse(outcome.response);\n  for (const [name, value] of Object.entries(outcome.headers))',
+        'for (const [name, value] of Object.entries(outcome.ok ? outcome.headers : {}))',
+      ),
+    ],
+    tests: [rateLimitHttp],
   },
 ];

@@ -136,7 +136,8 @@ export function startFuzzStack(credentials: StackCredentials): Promise<FuzzStack
     try {
       mcpServer = await startMcpServerApp({
         port: mcpPort,
-        env: { MCP_RESOURCE: mcpUrl, AUTH_ISSUER: issuer, ...log },
+        // Its per-user rate limit off, as the authorization server's above.
+        env: { MCP_RESOURCE: mcpUrl, AUTH_ISSUER: issuer, MCP_RATE_LIMIT: 'off', ...log },
       });
     } catch (error) {
       await auth.stop();

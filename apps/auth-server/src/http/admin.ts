@@ -44,6 +44,7 @@ export interface AdminConsoleDependencies {
 const ADMIN_PATH = '/admin';
 const CSRF_PURPOSE = 'admin';
 const AUDIT_VIEW_LIMIT = 200;
+const USAGE_WINDOW_MS = 86_400_000;
 
 type Notice = AdminFrame['notice'];
 
@@ -145,6 +146,7 @@ export function adminConsole(deps: AdminConsoleDependencies) {
               admin: deps.admins.has(username),
             })),
             federated: await deps.accounts.federated.list(),
+            usage: await usageByAccount(),
           });
         case 'grants':
           return renderAdminGrants(frame, await listGrants());
@@ -184,6 +186,25 @@ export function adminConsole(deps: AdminConsoleDependencies) {
       }),
     );
     return clients.sort((a, b) => (b.lastUsedAt ?? 0) - (a.lastUsedAt ?? 0));
+  };
+
+  // Tool calls and rate-limit refusals per account over the last day (MCP servers that write to
+  // the trail: MCP_AUDIT_STORE).
+  const usageByAccount = async () => {
+    const events = await deps.audit.query({
+      types: ['tool_call', 'rate_limited'],
+      since: Date.now() - USAGE_WINDOW_MS,
+      limit: 100_000,
+    });
+    const usage = new Map<string, { toolCalls: number; rateLimited: number }>();
+    for (const event of events) {
+      if (!event.actor) continue;
+      const entry = usage.get(event.actor) ?? { toolCalls: 0, rateLimited: 0 };
+      if (event.type === 'tool_call') entry.toolCalls += 1;
+      else entry.rateLimited += 1;
+      usage.set(event.actor, entry);
+    }
+    return usage;
   };
 
   const listGrants = async () => {

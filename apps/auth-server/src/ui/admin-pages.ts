@@ -112,8 +112,16 @@ ${table(
   );
 }
 
+/** A person's use of MCP servers over the last day, from the trail. */
+export interface Usage {
+  readonly toolCalls: number;
+  readonly rateLimited: number;
+}
+
 export interface AdminUsers {
   readonly local: readonly { readonly username: string; readonly admin: boolean }[];
+  /** Per account id (those that used an MCP server writing to the trail in the last 24 h). */
+  readonly usage: ReadonlyMap<string, Usage>;
   readonly federated: readonly {
     readonly accountId: string;
     readonly upstream: string;
@@ -124,16 +132,20 @@ export interface AdminUsers {
 }
 
 export function renderAdminUsers(frame: AdminFrame, users: AdminUsers): string {
+  const calls = (id: string) => String(users.usage.get(id)?.toolCalls ?? 0);
+  const limited = (id: string) => String(users.usage.get(id)?.rateLimited ?? 0);
   const csrf = `<input type="hidden" name="csrf" value="${escapeHtml(frame.csrf)}">`;
   return page(
     frame,
     'users',
     `${table(
       'Local users',
-      ['Username', 'Role', 'New password', ''],
+      ['Username', 'Role', 'Tool calls (24 h)', 'Rate-limited (24 h)', 'New password', ''],
       users.local.map((user) => [
         escapeHtml(user.username),
         user.admin ? 'admin' : 'user',
+        calls(user.username),
+        limited(user.username),
         `<form method="post" action="${escapeHtml(`${frame.base}/users/reset`)}" class="inline">${csrf}<input type="hidden" name="username" value="${escapeHtml(user.username)}"><label class="sr-only" for="reset-${escapeHtml(user.username)}">New password for ${escapeHtml(user.username)}</label><input type="password" id="reset-${escapeHtml(user.username)}" name="password" autocomplete="new-password" minlength="8" required><button type="submit" class="secondary">Reset password</button></form>`,
         actionForm(
           frame,
@@ -153,13 +165,24 @@ export function renderAdminUsers(frame: AdminFrame, users: AdminUsers): string {
 <h2>Accounts from identity providers</h2>
 ${table(
   'Accounts from identity providers',
-  ['Account', 'Provider', 'Name', 'Email', 'Last sign-in (UTC)', ''],
+  [
+    'Account',
+    'Provider',
+    'Name',
+    'Email',
+    'Last sign-in (UTC)',
+    'Tool calls (24 h)',
+    'Rate-limited (24 h)',
+    '',
+  ],
   users.federated.map((account) => [
     code(account.accountId),
     escapeHtml(account.upstream),
     escapeHtml(account.username ?? '—'),
     escapeHtml(account.email ?? '—'),
     when(account.lastSignInAt),
+    calls(account.accountId),
+    limited(account.accountId),
     actionForm(
       frame,
       'accounts/remove',

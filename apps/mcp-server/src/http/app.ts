@@ -1,6 +1,7 @@
 import {
   type AuthInfo,
   isLoopbackHostname,
+  type RateLimiter,
   type ResourceServer,
   scopesForToolCalls,
 } from '@gatehouse/auth-core';
@@ -8,6 +9,7 @@ import {
   type KoaMiddleware,
   koaAuth,
   koaProtectedResourceMetadata,
+  koaRateLimit,
   koaRequireScopes,
 } from '@gatehouse/auth-core/koa';
 import type { Logger } from '@gatehouse/logging';
@@ -16,7 +18,12 @@ import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import Koa, { type Context, type Next } from 'koa';
 import { createMcpServerFactory } from '../server.js';
-import { requestScope, type ToolCallAudit, toolCallNames } from '../tool-audit.js';
+import {
+  type RateLimitAudit,
+  requestScope,
+  type ToolCallAudit,
+  toolCallNames,
+} from '../tool-audit.js';
 import { TOOLS } from '../tools/index.js';
 import { SCOPE_TOOLS } from '../tools/tool.js';
 import { mcpOriginPolicy } from './cors.js';
@@ -35,6 +42,10 @@ export interface McpHttpDependencies {
   readonly resource: string;
   /** Where tool calls are recorded. */
   readonly toolAudit: ToolCallAudit;
+  /** Per-user and per-client limits (MCP_RATE_LIMIT, MCP_CLIENT_RATE_LIMIT); none when off. */
+  readonly rateLimiter?: RateLimiter | undefined;
+  /** Where refusals are recorded (the audit trail). */
+  readonly rateLimitAudit?: RateLimitAudit | undefined;
 }
 
 /**
@@ -73,6 +84,18 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
   app.use(mcpOriginPolicy({ path, allowedOrigins: deps.allowedOrigins, logger }));
   app.use(koaProtectedResourceMetadata(resourceServer));
   app.use(onPath(path, koaAuth(resourceServer, { requiredScopes: [SCOPE_TOOLS] })));
+  // Counted once the caller is known, before the body is read: 429 with Retry-After.
+  if (deps.rateLimiter) {
+    const limiter = koaRateLimit<Context>(deps.rateLimiter, {
+      onRefused: (ctx, decision, correlationId) =>
+        deps.rateLimitAudit?.({
+          authInfo: ctx.state.auth as AuthInfo,
+          policy: 'policy' in decision ? decision.policy : decision.reason,
+          requestId: (ctx.state.requestId as string | undefined) ?? correlationId,
+        }),
+    });
+    app.use((ctx, next) => (ctx.path === path ? limiter(ctx, next) : next()));
+  }
   app.use(mcpJsonBody({ path, maxBytes: MAX_BODY }));
   app.use(auditRefusedToolCalls(path, deps.toolAudit));
   app.use(

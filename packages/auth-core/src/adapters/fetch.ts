@@ -1,4 +1,5 @@
 import type { AuthInfo } from '../auth-info.js';
+import type { RateLimiter } from '../rate-limit.js';
 import { acceptableRequestId } from '../request-id.js';
 import type { AuthRequest, ResourceServer, ResponseParts } from '../resource-server.js';
 
@@ -66,6 +67,30 @@ export function requireScopesResponse(
 ): Response | undefined {
   const denied = scopes.length > 0 ? server.checkScopes(authInfo, scopes) : undefined;
   return denied ? toResponse(denied.response) : undefined;
+}
+
+export interface FetchRateLimitOptions {
+  /** The `RateLimit` fields of an allowed request are appended here (e.g. your response's headers). */
+  readonly headers?: Headers | undefined;
+  /** Named in the 429's body and log line; default a new UUID. */
+  readonly correlationId?: string | undefined;
+}
+
+/**
+ * Rate limits (`createRateLimiter`) after {@link authenticateFetchRequest}: `undefined` when
+ * `authInfo`'s caller has quota left (its `RateLimit` fields appended to `options.headers`), else
+ * the 429 `Response` (`Retry-After`, `RateLimit` fields, JSON error; 503 when the limiter fails
+ * closed).
+ */
+export async function rateLimitResponse(
+  limiter: RateLimiter,
+  authInfo: AuthInfo,
+  options: FetchRateLimitOptions = {},
+): Promise<Response | undefined> {
+  const outcome = await limiter.enforce(authInfo, { correlationId: options.correlationId });
+  if (!outcome.ok) return toResponse(outcome.response);
+  for (const [name, value] of Object.entries(outcome.headers)) options.headers?.append(name, value);
+  return undefined;
 }
 
 /** Answers a metadata request, or `undefined` when the request is for another path. */

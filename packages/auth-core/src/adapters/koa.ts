@@ -1,7 +1,9 @@
 import type { AuthInfo } from '../auth-info.js';
+import type { RateLimitDecision, RateLimiter } from '../rate-limit.js';
+import { acceptableRequestId } from '../request-id.js';
 import type { ResourceServer, ResponseParts } from '../resource-server.js';
 import { type NodeRequestLike, toAuthRequest } from './node.js';
-import { bodyParamsOf } from './shared.js';
+import { bodyParamsOf, headerList } from './shared.js';
 
 /** The part of a koa context this adapter touches (koa 2 and 3), typed structurally. */
 export interface KoaContextLike {
@@ -75,6 +77,42 @@ export function koaRequireScopes<Ctx extends KoaContextLike = KoaContextLike>(
       respond(ctx, denied.response);
       return;
     }
+    await next();
+  };
+}
+
+export interface KoaRateLimitOptions<Ctx extends KoaContextLike = KoaContextLike> {
+  /** Request header holding an id assigned upstream, named in the 429's body; default `x-request-id`. */
+  readonly correlationHeader?: string;
+  /** Told of each refusal (after the response is set), e.g. to put it on an audit trail. */
+  readonly onRefused?: (ctx: Ctx, decision: RateLimitDecision, correlationId: string) => void;
+}
+
+/**
+ * koa middleware applying `limiter` to the caller {@link koaAuth} authenticated: on success the
+ * `RateLimit` fields are set and `next()` runs; over a limit the 429 response (`Retry-After`,
+ * `RateLimit` fields, JSON error) is set and `next` is not called (503 when the limiter fails
+ * closed). Mount it after `koaAuth`: a request without `ctx.state.auth` passes uncounted.
+ */
+export function koaRateLimit<Ctx extends KoaContextLike = KoaContextLike>(
+  limiter: RateLimiter,
+  options: KoaRateLimitOptions<Ctx> = {},
+): (ctx: Ctx, next: () => Promise<unknown>) => Promise<void> {
+  const header = (options.correlationHeader ?? 'x-request-id').toLowerCase();
+  return async (ctx, next) => {
+    const auth = ctx.state.auth;
+    if (!auth) {
+      await next();
+      return;
+    }
+    const correlationId = acceptableRequestId(headerList(ctx.req.headers[header])[0]);
+    const outcome = await limiter.enforce(auth, { correlationId });
+    if (!outcome.ok) {
+      respond(ctx, outcome.response);
+      options.onRefused?.(ctx, outcome.decision, outcome.correlationId);
+      return;
+    }
+    for (const [name, value] of Object.entries(outcome.headers)) ctx.set(name, value);
     await next();
   };
 }

@@ -1,4 +1,5 @@
 import type { AuthInfo } from '../auth-info.js';
+import type { RateLimiter } from '../rate-limit.js';
 import { acceptableRequestId } from '../request-id.js';
 import type { AuthRequest, ResourceServer, ResponseParts } from '../resource-server.js';
 import { bodyParamsOf, type HeaderValues, headerList } from './shared.js';
@@ -96,6 +97,27 @@ export function requireScopes(
   const denied = scopes.length > 0 ? server.checkScopes(authInfo, scopes) : undefined;
   if (denied) writeResponse(res, denied.response);
   return denied === undefined;
+}
+
+/**
+ * Rate limits (`createRateLimiter`) after {@link authenticateNodeRequest}: resolves `true` and sets
+ * the `RateLimit` fields on `res` when `authInfo`'s caller has quota left; otherwise writes the 429
+ * response (`Retry-After`, `RateLimit` fields, JSON error naming `correlationId`) and resolves
+ * `false` (503 when the limiter fails closed).
+ */
+export async function enforceRateLimit(
+  limiter: RateLimiter,
+  authInfo: AuthInfo,
+  res: NodeResponseLike,
+  options: { readonly correlationId?: string | undefined } = {},
+): Promise<boolean> {
+  const outcome = await limiter.enforce(authInfo, options);
+  if (!outcome.ok) {
+    writeResponse(res, outcome.response);
+    return false;
+  }
+  for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
+  return true;
 }
 
 /** Serves the RFC 9728 metadata at both well-known paths; returns `false` for other paths. */
