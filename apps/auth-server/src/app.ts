@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createAuditTrail } from '@gatehouse/audit';
 import { createAuditStream, type Logger } from '@gatehouse/logging';
-import { listener } from '@gatehouse/server-kit';
+import { createMetrics, listener, serveMetrics } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { Accounts } from './accounts/accounts.js';
@@ -10,6 +10,7 @@ import { auditProviderEvents } from './audit/provider-audit.js';
 import type { Config, User } from './config.js';
 import { createFederation } from './federation/federation.js';
 import { createHttpApp } from './http/app.js';
+import { authServerMetrics } from './http/metrics.js';
 import { ensureSigningKeys, providerJwks, rotateSigningKeys } from './keys/keystore.js';
 import { createProvider } from './provider/configuration.js';
 import { validateConfiguredClients } from './provider/configured-clients.js';
@@ -57,8 +58,11 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   const accounts = new Accounts(store);
   // No dev user when people sign in through an upstream: nobody wants a second password store.
   const devUser = await accounts.seed(config.users, config.dev && config.federation.length === 0);
+  const metrics = createMetrics('auth-server');
+  const counts = authServerMetrics(metrics);
   const audit = createAuditTrail({
     enabled: config.audit.enabled,
+    observe: (event) => counts.event(event.type, event.outcome),
     log: store.audit,
     stream: createAuditStream({
       service: 'auth-server',
@@ -118,6 +122,11 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     issuerPath: new URL(config.issuer).pathname.replace(/\/$/, ''),
     routes,
     configuredClientIds: new Set(config.clients.map((client) => client.client_id)),
+    metrics: {
+      app: metrics,
+      token: config.metrics.token,
+      storeFailure: counts.storeFailure,
+    },
     // With no AUTH_ADMINS, the dev user (npm run dev with no AUTH_USERS) is the admin.
     admins: new Set(config.admins.length > 0 ? config.admins : devUser ? [devUser.username] : []),
     async rotateKeys() {
@@ -164,6 +173,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   const cleanup = setInterval(housekeeping, Math.min(60_000, idleMs));
   cleanup.unref();
   const http = listener(app, config.port, config.bind);
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   return {
     app,
     get provider() {
@@ -171,10 +181,21 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     },
     store,
     devUser,
-    listen: http.listen,
+    async listen() {
+      const server = await http.listen();
+      // Off the public port (AUTH_METRICS_PORT), for a scraper on the private network.
+      if (config.metrics.port !== undefined)
+        metricsServer = await serveMetrics(
+          metrics.registry,
+          config.metrics.port,
+          config.metrics.bind,
+        );
+      return server;
+    },
     async close() {
       clearInterval(cleanup);
       clearInterval(keyWatch);
+      await metricsServer?.close();
       await http.close();
       await audit.flush();
       await store.close();

@@ -5,7 +5,7 @@ import {
   tryCanonicalizeResourceUri,
 } from '@gatehouse/auth-core';
 import { type AuditLogDestination, auditLogDestination } from '@gatehouse/logging';
-import { configProblem, parseEnv } from '@gatehouse/server-kit';
+import { configProblem, type MetricsConfig, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
 import {
   FEDERATION_EXAMPLE,
@@ -141,6 +141,17 @@ const envSchema = z.object({
     .optional(),
   AUTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   AUTH_BIND: z.string().optional(),
+  AUTH_METRICS_PORT: z.coerce
+    .number({ error: 'AUTH_METRICS_PORT must be a port number' })
+    .int()
+    .min(1)
+    .max(65535)
+    .optional(),
+  AUTH_METRICS_BIND: z.string().min(1).default('127.0.0.1'),
+  AUTH_METRICS_TOKEN: z
+    .string()
+    .min(16, "AUTH_METRICS_TOKEN must have at least 16 characters (a scraper's bearer token)")
+    .optional(),
   AUTH_PROXY: z.stringbool().default(false),
   AUTH_RESOURCES: json(
     'AUTH_RESOURCES',
@@ -249,6 +260,8 @@ export interface Config {
   readonly realm: string | undefined;
   readonly port: number;
   readonly bind: string;
+  /** Prometheus /metrics: on a port of its own, and/or on the public port behind a token. */
+  readonly metrics: MetricsConfig;
   readonly proxy: boolean;
   /** Loopback issuer over plain http: dev conveniences (printed dev user) are on. */
   readonly dev: boolean;
@@ -390,6 +403,7 @@ export function loadConfig(
     realm,
     port: e.AUTH_PORT ?? defaultPort,
     bind: e.AUTH_BIND ?? (loopback ? '127.0.0.1' : '0.0.0.0'),
+    metrics: { port: e.AUTH_METRICS_PORT, bind: e.AUTH_METRICS_BIND, token: e.AUTH_METRICS_TOKEN },
     proxy: e.AUTH_PROXY,
     dev: e.AUTH_DEV ?? (loopback && issuerUrl.protocol === 'http:'),
     resources,

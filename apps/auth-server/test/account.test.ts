@@ -1,5 +1,6 @@
 import { mkdirSync } from 'node:fs';
-import { launchBrowser, parseForms, UserAgent } from '@gatehouse/testkit';
+import { createPkce, launchBrowser, parseForms, UserAgent } from '@gatehouse/testkit';
+import Database from 'better-sqlite3';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient, signInToPage } from './support/personal-pages.js';
@@ -161,18 +162,68 @@ describe('account page refusals', () => {
     expect(await active(app.accessToken)).toBe(false);
   });
 
-  it("never lets the account page's own sign-in become a token", async () => {
+  it("destroys the code of the account page's own sign-in, and the grant behind it, at the callback", async () => {
     const { code } = await signInToAccount();
+    expect(code).not.toBe('');
+    const db = new Database(server.dbPath, { readonly: true });
+    try {
+      const left = db
+        .prepare(
+          "SELECT model, id FROM oidc_models WHERE (model = 'AuthorizationCode' AND id = ?) OR (model = 'Grant' AND json_extract(payload, '$.clientId') = 'gatehouse-account')",
+        )
+        .all(code);
+      expect(left).toEqual([]);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("never issues a token to the account page's client, even for a code its holder stopped at the redirect", async () => {
+    // Someone starts that client's authorization request with their own PKCE verifier and keeps
+    // the code instead of following the redirect to the callback (which would destroy it).
+    const { verifier, challenge } = createPkce();
+    const callback = `${server.issuer}/account/callback`;
+    const ua = new UserAgent();
+    const url = `${server.issuer}/auth?${new URLSearchParams({
+      client_id: 'gatehouse-account',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: callback,
+      state: 'mine',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+    })}`;
+    const arrived = await ua.authorize(url, (target) => target.startsWith(callback), {
+      username: 'alice',
+      password: 'alice-password',
+      consent: 'allow',
+    });
+    const code = new URL(arrived.url).searchParams.get('code') ?? '';
     expect(code).not.toBe('');
     const exchange = await tokenRequest(server.issuer, {
       grant_type: 'authorization_code',
       code,
-      redirect_uri: `${server.issuer}/account/callback`,
-      code_verifier: 'a'.repeat(43),
+      redirect_uri: callback,
+      code_verifier: verifier,
       client_id: 'gatehouse-account',
     });
     expect(exchange.status).toBe(400);
-    expect(exchange.body.error).toBe('invalid_grant');
+    expect(exchange.body.error).toBe('unauthorized_client');
+    // Not with HTTP Basic either.
+    const basic = await fetch(`${server.issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from('gatehouse-account:').toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: callback,
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expect(basic.status).toBe(400);
   });
 
   it('refuses a callback this browser did not start (no or another state)', async () => {

@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { type AuditEvent, openAuditLog } from '@gatehouse/audit';
+import { type AuditEvent, openSqliteAuditLog } from '@gatehouse/audit';
 import { launchBrowser, parseForms, UserAgent } from '@gatehouse/testkit';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,7 +121,7 @@ describe('the admin console in Chromium', () => {
 describe('usage per user', () => {
   it("shows each account's tool calls and rate-limit refusals of the last day, as MCP servers wrote them to the trail", async () => {
     // What an MCP server with MCP_AUDIT_STORE writes: its own connection to the same file.
-    const mcpServer = await openAuditLog(`sqlite:${server.dbPath}`, { retentionMs: 86_400_000 });
+    const mcpServer = await openSqliteAuditLog(server.dbPath);
     const at = Date.now();
     const event = (type: 'tool_call' | 'rate_limited', actor: string, ago = 0) => ({
       at: at - ago,

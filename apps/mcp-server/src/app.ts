@@ -8,12 +8,13 @@ import {
   type ResourceServer,
 } from '@gatehouse/auth-core';
 import { createAuditStream, type Logger } from '@gatehouse/logging';
-import { listener } from '@gatehouse/server-kit';
+import { createMetrics, listener, serveMetrics } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
+import { mcpServerMetrics } from './metrics.js';
 import { createRateLimitAudit, createToolCallAudit } from './tool-audit.js';
-import { SCOPE_ADMIN, SCOPE_HIERARCHY, SCOPE_TOOLS } from './tools/index.js';
+import { SCOPE_ADMIN, SCOPE_HIERARCHY, SCOPE_TOOLS, TOOLS } from './tools/index.js';
 
 export interface McpApp {
   readonly app: Koa;
@@ -44,7 +45,11 @@ export function createMcpApp(
   logger: Logger,
   dependencies: McpAppDependencies = {},
 ): McpApp {
+  const metrics = createMetrics('mcp-server');
+  const counts = mcpServerMetrics(metrics, new Set(TOOLS.map((tool) => tool.name)));
   const resourceServer = createResourceServer({
+    // Requests to the authorization server (discovery, JWKS, introspection) are timed.
+    fetch: counts.fetch,
     resource: config.resource,
     issuer: config.issuer,
     audience: config.audience,
@@ -65,6 +70,7 @@ export function createMcpApp(
   });
   const audit = createAuditTrail({
     enabled: config.audit !== 'off',
+    observe: (event) => counts.event(event.type, event.outcome),
     log: dependencies.auditLog,
     stream: createAuditStream({
       service: 'mcp-server',
@@ -95,14 +101,27 @@ export function createMcpApp(
     allowedOrigins: config.allowedOrigins,
     logger,
     resource: config.resource,
-    toolAudit: createToolCallAudit(audit),
+    toolAudit: createToolCallAudit(audit, counts.toolCall),
+    metrics: { app: metrics, token: config.metrics.token, validation: counts.validation },
   });
   const http = listener(app, config.port, config.bind);
+  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
   return {
     app,
     resourceServer,
-    listen: http.listen,
+    async listen() {
+      const server = await http.listen();
+      // Off the public port (MCP_METRICS_PORT), for a scraper on the private network.
+      if (config.metrics.port !== undefined)
+        metricsServer = await serveMetrics(
+          metrics.registry,
+          config.metrics.port,
+          config.metrics.bind,
+        );
+      return server;
+    },
     async close() {
+      await metricsServer?.close();
       await http.close();
       // What the last requests recorded, before the store's connection closes.
       await audit.flush();

@@ -1,6 +1,6 @@
 import { canonicalizeResourceUri, isLoopbackHostname } from '@gatehouse/auth-core';
 import { type AuditLogDestination, auditLogDestination } from '@gatehouse/logging';
-import { configProblem, parseEnv } from '@gatehouse/server-kit';
+import { configProblem, type MetricsConfig, parseEnv } from '@gatehouse/server-kit';
 import { z } from 'zod';
 
 /**
@@ -13,6 +13,17 @@ const envSchema = z.object({
   MCP_RESOURCE: z.string().default('http://localhost:3000/mcp'),
   MCP_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   MCP_BIND: z.string().optional(),
+  MCP_METRICS_PORT: z.coerce
+    .number({ error: 'MCP_METRICS_PORT must be a port number' })
+    .int()
+    .min(1)
+    .max(65535)
+    .optional(),
+  MCP_METRICS_BIND: z.string().min(1).default('127.0.0.1'),
+  MCP_METRICS_TOKEN: z
+    .string()
+    .min(16, "MCP_METRICS_TOKEN must have at least 16 characters (a scraper's bearer token)")
+    .optional(),
   MCP_ALLOWED_ORIGINS: z.string().optional(),
   AUTH_ISSUER: z
     .url({
@@ -121,6 +132,8 @@ export interface Config {
   readonly resource: string;
   readonly port: number;
   readonly bind: string;
+  /** Prometheus /metrics: on a port of its own, and/or on the public port behind a token. */
+  readonly metrics: MetricsConfig;
   /** Browser origins allowed to call /mcp (Origin header); others get 403. */
   readonly allowedOrigins: readonly string[];
   readonly issuer: string;
@@ -186,6 +199,7 @@ export function loadConfig(
     resource,
     port: e.MCP_PORT ?? (url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80),
     bind: e.MCP_BIND ?? (loopback ? '127.0.0.1' : '0.0.0.0'),
+    metrics: { port: e.MCP_METRICS_PORT, bind: e.MCP_METRICS_BIND, token: e.MCP_METRICS_TOKEN },
     allowedOrigins,
     issuer: e.AUTH_ISSUER.replace(/\/+$/, ''),
     audience: e.AUTH_AUDIENCE ? e.AUTH_AUDIENCE.split(',').map((a) => a.trim()) : [resource],

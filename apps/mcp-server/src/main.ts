@@ -1,5 +1,6 @@
-import { openAuditLog } from '@gatehouse/audit';
+import { type OpenedAuditLog, openSqliteAuditLog, RedisAuditLog } from '@gatehouse/audit';
 import { createRedisRateLimitStore } from '@gatehouse/auth-core';
+import type { Logger } from '@gatehouse/logging';
 import { runServer } from '@gatehouse/server-kit';
 import { AUDIT_RETENTION_MS, createMcpApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -15,21 +16,14 @@ await runServer({
   loadConfig,
   portVariable: 'MCP_PORT',
   async start(config, logger) {
-    const replayStore = await openDpopReplayStore(config.dpopReplayStore, logger).catch(
-      (error: Error) => {
-        logger.fatal(error.message);
-        return process.exit(1);
-      },
-    );
+    // A store named in configuration but unreachable stops startup, with the variable and the fix.
+    const fatal = (error: Error): never => {
+      logger.fatal(error.message);
+      return process.exit(1);
+    };
+    const replayStore = await openDpopReplayStore(config.dpopReplayStore, logger).catch(fatal);
     const auditLog = config.auditStore
-      ? await openAuditLog(config.auditStore, { retentionMs: AUDIT_RETENTION_MS }).catch(
-          (error: Error) => {
-            logger.fatal(
-              `MCP_AUDIT_STORE: ${error.message}; start it, fix the value, or unset MCP_AUDIT_STORE to keep tool calls on the audit log stream only`,
-            );
-            return process.exit(1);
-          },
-        )
+      ? await openAuditStore(config.auditStore, logger).catch(fatal)
       : undefined;
     const rateLimitRedis =
       config.rateLimitStore.kind === 'redis'
@@ -39,10 +33,7 @@ await runServer({
             what: 'Rate-limit store (Redis)',
             whileLost: 'requests pass uncounted until it is back',
             logger,
-          }).catch((error: Error) => {
-            logger.fatal(error.message);
-            return process.exit(1);
-          })
+          }).catch(fatal)
         : undefined;
     const app = createMcpApp(config, logger, {
       dpopReplayStore: replayStore.store,
@@ -81,3 +72,21 @@ await runServer({
     };
   },
 });
+
+/** The authorization server's trail, from its AUTH_STORE value (MCP_AUDIT_STORE). */
+async function openAuditStore(location: string, logger: Logger): Promise<OpenedAuditLog> {
+  if (location.startsWith('sqlite:')) return openSqliteAuditLog(location.slice('sqlite:'.length));
+  const redis = await connectRedis(location, {
+    variable: 'MCP_AUDIT_STORE',
+    otherwise: 'unset MCP_AUDIT_STORE to keep tool calls on the audit log stream only',
+    what: 'Audit store (Redis)',
+    whileLost: 'tool calls stay on the audit log stream only until it is back',
+    logger,
+  });
+  return {
+    log: new RedisAuditLog(redis, { retentionMs: AUDIT_RETENTION_MS }),
+    close: async () => {
+      await redis.quit().catch(() => redis.disconnect());
+    },
+  };
+}

@@ -32,9 +32,14 @@ export const requestScope = new AsyncLocalStorage<{ readonly requestId: string |
 /** The claim Gatehouse's JWT access tokens name their grant with (auth-server introspection.ts). */
 const GRANT_CLAIM = 'grant_id';
 
-export function createToolCallAudit(trail: AuditTrail): ToolCallAudit {
-  if (!trail.enabled) return () => {};
-  return ({ tool, authInfo, outcome, durationMs, requestId }) => {
+export function createToolCallAudit(
+  trail: AuditTrail,
+  /** Told of every call, whether or not the trail is kept (metrics). */
+  observe: ToolCallAudit = () => {},
+): ToolCallAudit {
+  return (call) => {
+    observe(call);
+    const { tool, authInfo, outcome, durationMs, requestId } = call;
     const extra = authInfo?.extra as
       | { subject?: string; claims?: Readonly<Record<string, unknown>> }
       | undefined;
@@ -60,7 +65,6 @@ export type RateLimitAudit = (refused: {
 }) => void;
 
 export function createRateLimitAudit(trail: AuditTrail): RateLimitAudit {
-  if (!trail.enabled) return () => {};
   return ({ authInfo, policy, requestId }) => {
     const extra = authInfo.extra as { subject?: string } | undefined;
     trail.record({

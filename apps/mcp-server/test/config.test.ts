@@ -156,7 +156,7 @@ describe('MCP_DPOP_REPLAY_STORE at startup', () => {
     });
     expect(result.status).toBe(1);
     expect(result.stdout).toContain(
-      `MCP_AUDIT_STORE: Redis at 127.0.0.1:${port} is unreachable (connect ECONNREFUSED`,
+      `MCP_AUDIT_STORE: cannot connect to Redis at 127.0.0.1:${port} (connect ECONNREFUSED`,
     );
     expect(result.stdout).toContain('unset MCP_AUDIT_STORE');
     expect(result.stdout + result.stderr).not.toContain('hunter2');

@@ -25,6 +25,8 @@ const BATCH_MAX = 200;
 
 export function createAuditTrail(options: {
   readonly enabled: boolean;
+  /** Told of every event, whether or not the trail keeps it (metrics count them). */
+  readonly observe?: (event: { readonly type: string; readonly outcome: string }) => void;
   /** Where events are kept, or undefined for the log stream only (queries then find nothing). */
   readonly log: AuditLog | undefined;
   /** The audit stream, or undefined for no log lines (the store still keeps the trail). */
@@ -60,6 +62,7 @@ export function createAuditTrail(options: {
   return {
     enabled: options.enabled,
     record(input) {
+      options.observe?.(input);
       if (!options.enabled) return;
       const event = bounded({ ...input, at: input.at ?? Date.now() });
       options.stream?.write(event, `audit ${event.type} ${event.outcome}`);

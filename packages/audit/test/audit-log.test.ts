@@ -5,7 +5,25 @@ import { createAuditStream } from '@gatehouse/logging';
 import { type RunningRedis, startRedis } from '@gatehouse/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AuditEvent, createAuditTrail, openAuditLog } from '../src/index.js';
+import {
+  type AuditEvent,
+  createAuditTrail,
+  type OpenedAuditLog,
+  openSqliteAuditLog,
+  RedisAuditLog,
+} from '../src/index.js';
+
+/** The trail at `location` on a connection of its own, as each app opens it. */
+async function openAuditLog(location: string, retentionMs: number): Promise<OpenedAuditLog> {
+  if (location.startsWith('sqlite:')) return openSqliteAuditLog(location.slice('sqlite:'.length));
+  const redis = new Redis(location);
+  return {
+    log: new RedisAuditLog(redis, { retentionMs }),
+    close: async () => {
+      redis.disconnect();
+    },
+  };
+}
 
 /**
  * The trail several processes share: the authorization server and an MCP server (its tool calls)
@@ -47,8 +65,8 @@ describe.each([
   it('shows each writer the events and grant activity of both', async () => {
     const where = location();
     const [authServer, mcpServer] = [
-      await openAuditLog(where, { retentionMs: 86_400_000 }),
-      await openAuditLog(where, { retentionMs: 86_400_000 }),
+      await openAuditLog(where, 86_400_000),
+      await openAuditLog(where, 86_400_000),
     ];
     try {
       const grant = `g-${where.length}-${Math.random()}`;
@@ -75,7 +93,7 @@ describe.each([
 
 describe('Redis grant activity', () => {
   it('expires a retention period after its latest time, and never leaves a key without expiry', async () => {
-    const opened = await openAuditLog(redis.url, { retentionMs: 60_000 });
+    const opened = await openAuditLog(redis.url, 60_000);
     const admin = new Redis(redis.url);
     try {
       const grant = `g-ttl-${Math.random()}`;
@@ -96,19 +114,13 @@ describe('Redis grant activity', () => {
       await opened.close();
     }
   });
-
-  it('fails startup with the reason when Redis is unreachable', async () => {
-    await expect(openAuditLog('redis://127.0.0.1:1/0', { retentionMs: 1_000 })).rejects.toThrow(
-      /Redis at 127\.0\.0\.1:1 is unreachable \(connect ECONNREFUSED/,
-    );
-  });
 });
 
 describe('the trail with a store and a log stream', () => {
   it('writes a line per event to the stream and batches events into the store', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-audit-stream-'));
     const file = join(dir, 'audit.log');
-    const opened = await openAuditLog(`sqlite:${join(dir, 'auth.db')}`, { retentionMs: 1_000 });
+    const opened = await openSqliteAuditLog(join(dir, 'auth.db'));
     const stream = createAuditStream({ service: 'test', format: 'json', destination: { file } });
     const trail = createAuditTrail({
       enabled: true,

@@ -11,6 +11,14 @@ export { type HostGuardOptions, hostGuard, parseHostHeader } from './host.js';
 export { listener } from './http.js';
 export { jsonDepthWithin, MAX_JSON_DEPTH } from './json-depth.js';
 export { type RunServerOptions, runServer } from './main.js';
+export {
+  type AppMetrics,
+  createMetrics,
+  LATENCY_BUCKETS,
+  type MetricsConfig,
+  metricsRoute,
+  serveMetrics,
+} from './metrics.js';
 export { sendOAuthError } from './oauth-error.js';
 export { RequestBodyError, readRequestBody } from './request-body.js';
 export { logAppErrors, requestLog } from './request-log.js';

@@ -2,9 +2,11 @@ import type { IncomingMessage } from 'node:http';
 import type { AuditTrail } from '@gatehouse/audit';
 import type { Logger } from '@gatehouse/logging';
 import {
+  type AppMetrics,
   faultOf,
   hostGuard,
   logAppErrors,
+  metricsRoute,
   recordFailure,
   requestHygiene,
   requestLog,
@@ -28,13 +30,18 @@ import { interactions } from './interactions/index.js';
 import { issuerOrigin } from './issuer-origin.js';
 import { issuerPath } from './issuer-path.js';
 import { LoginThrottle } from './login-throttle.js';
+import { authServerRouteOf } from './metrics.js';
 import { RateLimiter } from './rate-limit.js';
 import { registrationCors } from './registration-cors.js';
 import { registrationGuard } from './registration-guard.js';
 import { registrationRequest } from './registration-request.js';
 import { requestParams } from './request-params.js';
-import { signedInSessions } from './signed-in.js';
-import { handleStoreFailures, storeAvailability } from './store-unavailable.js';
+import { refuseAccountClientTokens, signedInSessions } from './signed-in.js';
+import {
+  handleStoreFailures,
+  type StoreFailureListener,
+  storeAvailability,
+} from './store-unavailable.js';
 import { tokenRateLimit } from './token-rate-limit.js';
 
 /** Repeats of an existing registration allowed per address, as a multiple of new registrations. */
@@ -61,6 +68,12 @@ export interface HttpDependencies {
   readonly routes: Routes;
   /** AUTH_CLIENTS' ids: the account page says which clients the operator configured. */
   readonly configuredClientIds: ReadonlySet<string>;
+  /** Prometheus: the registry, the public port's /metrics token, the store failure counter. */
+  readonly metrics: {
+    readonly app: AppMetrics;
+    readonly token: string | undefined;
+    readonly storeFailure: StoreFailureListener;
+  };
   /** AUTH_ADMINS: who may use the admin console. */
   readonly admins: ReadonlySet<string>;
   /** Rotates the signing keys and starts signing with the new ones (the admin console). */
@@ -78,7 +91,10 @@ export function createHttpApp(deps: HttpDependencies): Koa {
   const { logger, routes } = deps;
 
   app.use(requestLog(logger, ['/healthz', '/readyz']));
+  app.use(deps.metrics.app.httpRequests(authServerRouteOf(routes)));
   app.use(requestHygiene());
+  // Before the Host check: a scraper on the private network may use any host name.
+  app.use(metricsRoute(deps.metrics.app.registry, deps.metrics.token));
 
   app.use(async (ctx, next) => {
     ctx.set('x-content-type-options', 'nosniff');
@@ -121,9 +137,9 @@ export function createHttpApp(deps: HttpDependencies): Koa {
 
   // A store that is down (Redis connection lost) or fails a command mid-request gets a clear,
   // retryable answer instead of a generic server error; the Redis client reconnects by itself.
-  app.use(storeAvailability(deps.store));
+  app.use(storeAvailability(deps.store, deps.metrics.storeFailure));
   // Registered before any other provider middleware, so it wraps them all.
-  deps.providers.onProvider((provider) => handleStoreFailures(provider));
+  deps.providers.onProvider((provider) => handleStoreFailures(provider, deps.metrics.storeFailure));
   // oidc-provider answers its own faults with a 500 page or `server_error` JSON and tells only this
   // event: the reason goes to the access log's error line.
   deps.providers.onProvider((provider) => {
@@ -212,6 +228,7 @@ export function createHttpApp(deps: HttpDependencies): Koa {
 
   // After the token rate limit (cheap refusals first), before everything that reads a body.
   app.use(bufferBody());
+  app.use(refuseAccountClientTokens(routes.token));
   // Before the guard: it fingerprints the registration oidc-provider will see.
   app.use(
     registrationRequest({

@@ -1,10 +1,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { sendOAuthError } from '@gatehouse/server-kit';
 import type { Context, Next } from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../provider/account-client.js';
 import type { ProviderHolder } from '../provider/provider-holder.js';
 import type { Store } from '../store/store.js';
 import { renderMessage } from '../ui/pages.js';
+import { bufferedBody } from './body.js';
 import { sendPage } from './interactions/page.js';
 
 /** A person signed in to the authorization server (its session), for their own pages. */
@@ -123,4 +125,36 @@ export function signedInSessions(deps: {
 export function sameText(a: string, b: string): boolean {
   const [x, y] = [Buffer.from(a), Buffer.from(b)];
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * The account page's client never uses the token endpoint: its sign-in only leaves a session. The
+ * callback destroys the code it gets, but someone who starts that client's authorization request
+ * themselves (with their own PKCE verifier) and stops at the redirect holds a code: refused here,
+ * whatever the grant, so no token is ever issued to this client.
+ */
+export function refuseAccountClientTokens(tokenPath: string) {
+  return async (ctx: Context, next: Next): Promise<void> => {
+    if (ctx.path !== tokenPath || ctx.method !== 'POST') return next();
+    const body = bufferedBody(ctx);
+    const clientId = body ? new URLSearchParams(body.toString('utf8')).get('client_id') : null;
+    if (
+      clientId !== ACCOUNT_CLIENT_ID &&
+      basicClientId(ctx.get('authorization')) !== ACCOUNT_CLIENT_ID
+    )
+      return next();
+    sendOAuthError(ctx, 400, 'unauthorized_client', 'this client does not use the token endpoint');
+  };
+}
+
+/** The client id of an HTTP Basic Authorization header (RFC 6749 §2.3.1: form-urlencoded). */
+function basicClientId(header: string): string | undefined {
+  const credentials = /^Basic\s+(\S+)$/i.exec(header)?.[1];
+  if (!credentials) return undefined;
+  const user = Buffer.from(credentials, 'base64').toString('utf8').split(':')[0] ?? '';
+  try {
+    return decodeURIComponent(user.replaceAll('+', ' '));
+  } catch {
+    return user;
+  }
 }

@@ -46,10 +46,14 @@ function recordStoreFailure(ctx: Context, error: StoreUnavailableError): void {
  * known to be unreachable (no round trip), and turns a store failure thrown by a later middleware
  * (rate limits, sign-in throttle, refresh retry cache, sign-in pages) into the 503.
  */
-export function storeAvailability(store: Store) {
+/** Told of each request the store failed: refused while known to be down, or failed mid-request. */
+export type StoreFailureListener = (kind: 'refused' | 'failed') => void;
+
+export function storeAvailability(store: Store, onFailure: StoreFailureListener = () => {}) {
   return async (ctx: Context, next: Next): Promise<void> => {
     if (!store.available()) {
       recordFailure(ctx.req, { reason: 'store unavailable: request refused' });
+      onFailure('refused');
       sendStoreUnavailable(ctx);
       return;
     }
@@ -58,6 +62,7 @@ export function storeAvailability(store: Store) {
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) throw error;
       recordStoreFailure(ctx, error);
+      onFailure('failed');
       sendStoreUnavailable(ctx);
     }
   };
@@ -69,7 +74,10 @@ export function storeAvailability(store: Store) {
  * the `server_error` event; a failure after its error handler (saving the session) is thrown out of
  * its router. A middleware around the router rewrites either into the 503.
  */
-export function handleStoreFailures(provider: Provider): void {
+export function handleStoreFailures(
+  provider: Provider,
+  onFailure: StoreFailureListener = () => {},
+): void {
   const failures = new WeakMap<object, StoreUnavailableError>();
   provider.on('server_error', (ctx, error) => {
     if (error instanceof StoreUnavailableError) failures.set(ctx, error);
@@ -85,6 +93,7 @@ export function handleStoreFailures(provider: Provider): void {
     }
     if (!failure) return;
     recordStoreFailure(ctx, failure);
+    onFailure('failed');
     sendStoreUnavailable(ctx);
   });
 }

@@ -13,10 +13,18 @@ import {
   koaRequireScopes,
 } from '@gatehouse/auth-core/koa';
 import type { Logger } from '@gatehouse/logging';
-import { hostGuard, logAppErrors, requestHygiene, requestLog } from '@gatehouse/server-kit';
+import {
+  type AppMetrics,
+  hostGuard,
+  logAppErrors,
+  metricsRoute,
+  requestHygiene,
+  requestLog,
+} from '@gatehouse/server-kit';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler } from '@modelcontextprotocol/server';
 import Koa, { type Context, type Next } from 'koa';
+import { mcpRouteOf, validationResult } from '../metrics.js';
 import { createMcpServerFactory } from '../server.js';
 import {
   type RateLimitAudit,
@@ -46,6 +54,14 @@ export interface McpHttpDependencies {
   readonly rateLimiter?: RateLimiter | undefined;
   /** Where refusals are recorded (the audit trail). */
   readonly rateLimitAudit?: RateLimitAudit | undefined;
+  /** Prometheus: the registry, the public port's /metrics token, bearer-check results. */
+  readonly metrics?:
+    | {
+        readonly app: AppMetrics;
+        readonly token: string | undefined;
+        validation(result: string): void;
+      }
+    | undefined;
 }
 
 /**
@@ -62,8 +78,10 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
   const app = new Koa();
 
   app.use(requestLog(logger, ['/healthz']));
+  if (deps.metrics) app.use(deps.metrics.app.httpRequests(mcpRouteOf(path)));
   app.use(requestHygiene());
   app.use(health('/healthz'));
+  if (deps.metrics) app.use(metricsRoute(deps.metrics.app.registry, deps.metrics.token));
   // A server on loopback answers only to loopback host names (as the MCP SDK's own check): with any
   // Host, a web page could reach it through DNS rebinding (MCP transport security). Elsewhere
   // nothing is built from the Host.
@@ -83,7 +101,12 @@ export function createHttpApp(deps: McpHttpDependencies): Koa {
   app.use(mcpMethods(path));
   app.use(mcpOriginPolicy({ path, allowedOrigins: deps.allowedOrigins, logger }));
   app.use(koaProtectedResourceMetadata(resourceServer));
-  app.use(onPath(path, koaAuth(resourceServer, { requiredScopes: [SCOPE_TOOLS] })));
+  app.use(
+    onPath(
+      path,
+      counted(koaAuth(resourceServer, { requiredScopes: [SCOPE_TOOLS] }), deps.metrics?.validation),
+    ),
+  );
   // Counted once the caller is known, before the body is read: 429 with Retry-After.
   if (deps.rateLimiter) {
     const limiter = koaRateLimit<Context>(deps.rateLimiter, {
@@ -123,6 +146,23 @@ function mcpMethods(path: string) {
     if (ctx.path !== path || MCP_METHODS.has(ctx.method)) return next();
     ctx.set('allow', [...MCP_METHODS].join(', '));
     jsonRpcError(ctx, 405, -32000, 'Method not allowed');
+  };
+}
+
+/** The bearer check, its result counted: accepted, or why not (metrics.ts). */
+function counted(
+  check: KoaMiddleware,
+  count: ((result: string) => void) | undefined,
+): KoaMiddleware {
+  if (!count) return check;
+  return async (ctx, next) => {
+    let accepted = false;
+    await check(ctx, () => {
+      accepted = true;
+      count('accepted');
+      return next();
+    });
+    if (!accepted) count(validationResult(ctx as unknown as Context));
   };
 }
 
