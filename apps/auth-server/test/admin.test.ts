@@ -108,6 +108,26 @@ describe('the admin console in Chromium', () => {
     expect(violations).toEqual([]);
     await page.close();
 
+    // A form whose CSRF token was taken out is refused, and changes nothing.
+    const forged = await browser.newPage();
+    await forged.goto(`${server.issuer}/admin/keys`, { waitUntil: 'load' });
+    // Signed in already? This page has its own context: sign in again.
+    if ((await forged.title()).startsWith('Sign in')) {
+      await forged.getByLabel('Username').fill('alice');
+      await forged.getByLabel('Password').fill('alice-password');
+      await forged.getByRole('button', { name: 'Sign in' }).click();
+      await forged.waitForSelector('h1:text("Clients")');
+      await forged.goto(`${server.issuer}/admin/keys`);
+    }
+    const kidsNow = await signingKids();
+    await forged.evaluate(() => {
+      for (const input of document.querySelectorAll('input[name="csrf"]')) input.remove();
+    });
+    await forged.getByRole('button', { name: 'Rotate signing keys' }).click();
+    await forged.waitForSelector('h1:text("Request refused")');
+    expect(await signingKids()).toEqual(kidsNow);
+    await forged.close();
+
     // The deleted client is gone for good: its refresh is refused.
     const refresh = await refreshRequest(server.issuer, doomed.clientId, doomed.refreshToken);
     expect(refresh.status).toBeGreaterThanOrEqual(400);
@@ -143,6 +163,28 @@ describe('usage per user', () => {
     const users = await ua.request(`${server.issuer}/admin/users`);
     const bobRow = /<tr><td>bob<\/td>(.*?)<\/tr>/s.exec(users.body)?.[1] ?? '';
     expect(bobRow).toMatch(/^<td>user<\/td><td>3<\/td><td>1<\/td>/);
+  });
+});
+
+describe('the admin console for someone else, in Chromium', () => {
+  it('answers 403 with a page saying why to a signed-in account that is not an admin', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const answer = page.waitForResponse(
+      (response) =>
+        new URL(response.url()).pathname === '/admin' &&
+        response.request().method() === 'GET' &&
+        response.status() !== 302 &&
+        response.status() !== 303,
+    );
+    await page.goto(`${server.issuer}/admin`);
+    await page.getByLabel('Username').fill('bob');
+    await page.getByLabel('Password').fill('bob-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.waitForSelector('h1:text("Not an administrator")');
+    expect((await answer).status()).toBe(403);
+    await shoot(page, 'admin-not-an-admin');
+    await context.close();
   });
 });
 

@@ -55,12 +55,13 @@ export function createMcpApp(
     audience: config.audience,
     verification:
       config.mode === 'jwt'
-        ? { mode: 'jwt', allowPlainJwt: config.allowPlainJwt }
+        ? { mode: 'jwt', allowPlainJwt: config.allowPlainJwt, onCacheLookup: counts.cacheLookup }
         : {
             mode: 'introspection',
             clientId: config.introspection?.clientId ?? '',
             clientSecret: config.introspection?.clientSecret ?? '',
             cacheTtlSec: config.introspectionCacheTtl,
+            onCacheLookup: counts.cacheLookup,
           },
     scopesSupported: [SCOPE_TOOLS, SCOPE_ADMIN],
     scopeHierarchy: SCOPE_HIERARCHY,
@@ -101,7 +102,7 @@ export function createMcpApp(
     allowedOrigins: config.allowedOrigins,
     logger,
     resource: config.resource,
-    toolAudit: createToolCallAudit(audit, counts.toolCall),
+    toolAudit: createToolCallAudit(audit, counts.toolCall, config.auditArguments),
     metrics: { app: metrics, token: config.metrics.token, validation: counts.validation },
   });
   const http = listener(app, config.port, config.bind);

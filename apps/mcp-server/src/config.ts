@@ -68,6 +68,9 @@ const envSchema = z.object({
     .string()
     .min(1, 'MCP_AUDIT_LOG must be "stdout", "off" or a file path')
     .default('stdout'),
+  MCP_AUDIT_ARGUMENTS: z
+    .stringbool({ error: 'MCP_AUDIT_ARGUMENTS must be true or false' })
+    .default(false),
   MCP_AUDIT_STORE: z
     .string()
     .refine((value) => /^sqlite:.+/.test(value) || isRedisUrl(value), {
@@ -154,6 +157,8 @@ export interface Config {
   readonly log: { readonly level: string; readonly format: 'json' | 'pretty' };
   /** Tool calls on the audit log stream (tool-audit.ts): where, or off. */
   readonly audit: AuditLogDestination;
+  /** Each tool call's arguments on the trail too (off by default: they may hold personal data). */
+  readonly auditArguments: boolean;
   /** Where tool calls join the authorization server's audit trail (its AUTH_STORE), if anywhere. */
   readonly auditStore: string | undefined;
 }
@@ -225,5 +230,6 @@ export function loadConfig(
     log: { level: e.LOG_LEVEL, format: e.LOG_FORMAT ?? (process.stdout.isTTY ? 'pretty' : 'json') },
     audit: e.MCP_AUDIT ? auditLogDestination(e.MCP_AUDIT_LOG) : 'off',
     auditStore: e.MCP_AUDIT ? e.MCP_AUDIT_STORE : undefined,
+    auditArguments: e.MCP_AUDIT_ARGUMENTS,
   };
 }

@@ -13,6 +13,8 @@ export interface McpServerMetrics {
   event(type: string, outcome: string): void;
   /** `fetch` for auth-core, timing each request to the authorization server by kind. */
   readonly fetch: FetchLike;
+  /** auth-core's cache lookups: a token verified (or introspected) before, or not. */
+  cacheLookup(hit: boolean): void;
 }
 
 export function mcpServerMetrics(
@@ -35,6 +37,11 @@ export function mcpServerMetrics(
     'What happened, by audit event type and outcome (tool_call, rate_limited)',
     ['type', 'outcome'],
   );
+  const cache = metrics.counter(
+    'gatehouse_token_cache_lookups_total',
+    'Lookups in the verified-token cache (JWT mode) or the introspection answer cache, by result (hit, miss)',
+    ['result'],
+  );
   const upstream = metrics.histogram(
     'gatehouse_upstream_request_duration_seconds',
     'Requests to the authorization server by kind (discovery, jwks, introspection) and status: JWKS refreshes, introspection latency',
@@ -49,6 +56,7 @@ export function mcpServerMetrics(
         durationMs / 1000,
       ),
     event: (type, outcome) => events.inc({ type, outcome }),
+    cacheLookup: (hit) => cache.inc({ result: hit ? 'hit' : 'miss' }),
     fetch: async (input, init) => {
       const started = performance.now();
       const kind = upstreamKind(String(input instanceof Request ? input.url : input));

@@ -6,7 +6,7 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
  * Every tool call on the audit trail (the log stream, and the authorization server's store when
  * MCP_AUDIT_STORE names it): who (the token's subject, or the client acting on its own), which
  * client and grant, the tool, the outcome and how long it took, and the request id. Never the
- * arguments, the result or the token.
+ * result or the token; the arguments only when the operator asks (MCP_AUDIT_ARGUMENTS).
  */
 export type ToolCallAudit = (call: {
   readonly tool: string;
@@ -16,6 +16,8 @@ export type ToolCallAudit = (call: {
   readonly durationMs: number;
   /** Default: the request being handled (requestScope). */
   readonly requestId?: string | undefined;
+  /** The call's arguments: on the trail only with MCP_AUDIT_ARGUMENTS=true. */
+  readonly arguments?: unknown;
 }) => void;
 
 /** The tool of each `tools/call` in a JSON-RPC message or batch. */
@@ -36,6 +38,8 @@ export function createToolCallAudit(
   trail: AuditTrail,
   /** Told of every call, whether or not the trail is kept (metrics). */
   observe: ToolCallAudit = () => {},
+  /** MCP_AUDIT_ARGUMENTS: add each call's arguments (JSON, cut at 512 characters by the trail). */
+  includeArguments = false,
 ): ToolCallAudit {
   return (call) => {
     observe(call);
@@ -52,7 +56,13 @@ export function createToolCallAudit(
       resource: authInfo?.resource?.href,
       grant: typeof grant === 'string' ? grant : undefined,
       requestId: requestId ?? requestScope.getStore()?.requestId,
-      detail: { tool, duration_ms: String(Math.round(durationMs * 10) / 10) },
+      detail: {
+        tool,
+        duration_ms: String(Math.round(durationMs * 10) / 10),
+        ...(includeArguments && call.arguments !== undefined
+          ? { arguments: JSON.stringify(call.arguments) }
+          : {}),
+      },
     });
   };
 }

@@ -54,6 +54,12 @@ describe('configuration', () => {
     }
   });
 
+  it('keeps tool-call arguments off the trail unless MCP_AUDIT_ARGUMENTS=true', () => {
+    expect(loadConfig({}).auditArguments).toBe(false);
+    expect(loadConfig({ MCP_AUDIT_ARGUMENTS: 'true' }).auditArguments).toBe(true);
+    expect(() => loadConfig({ MCP_AUDIT_ARGUMENTS: 'sometimes' })).toThrow(/MCP_AUDIT_ARGUMENTS/);
+  });
+
   it('limits each user to 600 requests a minute by default, clients only when asked', () => {
     expect(loadConfig({}).rateLimits).toEqual({
       subject: { limit: 600, windowMs: 60_000 },

@@ -144,4 +144,34 @@ describe('the audit stream', () => {
     // The arguments ({ a: 40, b: 2 }) are not there, under any name.
     expect(line).not.toMatch(/"a":|"b":|arguments/);
   });
+
+  it('has the arguments too when the operator asks for them (MCP_AUDIT_ARGUMENTS=true)', async () => {
+    const withArguments = await startMcpServer(issuer.issuer, resource, {
+      MCP_AUDIT_ARGUMENTS: 'true',
+    });
+    processes.push(withArguments.process);
+    const token = await issuer.token(resource, { grant_id: 'grant-audit-args' });
+    const response = await fetch(withArguments.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2025-06-18',
+        authorization: `Bearer ${token}`,
+      },
+      body: call('add_numbers', { a: 40, b: 2 }),
+    });
+    expect(response.status).toBe(200);
+    await response.text();
+    await waitForOutput(withArguments.process, (output) => output.includes('grant-audit-args'));
+    const line = withArguments.process
+      .output()
+      .split('\n')
+      .find((entry) => entry.includes('"stream":"audit"') && entry.includes('grant-audit-args'));
+    expect(JSON.parse(line ?? '{}').audit.detail).toMatchObject({
+      tool: 'add_numbers',
+      arguments: '{"a":40,"b":2}',
+    });
+    expect(line).not.toContain(token);
+  });
 });

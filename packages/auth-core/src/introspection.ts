@@ -25,6 +25,8 @@ export interface IntrospectionVerifierOptions {
   readonly cacheTtlSec?: number | undefined;
   /** Entries kept at most; default 10000. */
   readonly cacheMaxEntries?: number | undefined;
+  /** Told whether each token's answer was found in that cache (metrics: its hit rate). */
+  readonly onCacheLookup?: ((hit: boolean) => void) | undefined;
   readonly clockToleranceSec?: number | undefined;
   readonly maxTokenBytes?: number | undefined;
   readonly fetch?: FetchLike | undefined;
@@ -156,6 +158,7 @@ export function createIntrospectionVerifier(options: IntrospectionVerifierOption
       }
       const key = cacheTtlMs > 0 ? await sha256(token) : undefined;
       let answer = key === undefined ? undefined : cache.get(key);
+      if (key !== undefined) options.onCacheLookup?.(answer !== undefined);
       if (!answer) {
         let pending = key === undefined ? undefined : inFlight.get(key);
         if (!pending) {

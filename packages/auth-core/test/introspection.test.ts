@@ -162,6 +162,15 @@ describe('introspection mode (RFC 7662)', () => {
     expect(issuer.introspectionCalls).toHaveLength(2);
   });
 
+  it('tells onCacheLookup whether each answer came from the cache', async () => {
+    issuer.introspectionAnswers.set(opaque, activeAnswer());
+    const lookups: boolean[] = [];
+    const v = verifier({ cacheTtlSec: 60, onCacheLookup: (hit) => lookups.push(hit) });
+    await v.verify(opaque);
+    await v.verify(opaque);
+    expect(lookups).toEqual([false, true]);
+  });
+
   it('introspects again after the cache TTL', async () => {
     issuer.introspectionAnswers.set(opaque, activeAnswer());
     const v = verifier({ cacheTtlSec: 5 });

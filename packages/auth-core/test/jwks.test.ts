@@ -32,6 +32,18 @@ describe('JWKS cache', () => {
     expect(issuer.jwksRequests).toBe(1);
   });
 
+  it('tells onCacheLookup whether each token was already verified', async () => {
+    const lookups: boolean[] = [];
+    const v = verifier({ onCacheLookup: (hit) => lookups.push(hit) });
+    // The cache is dropped whenever the JWKS changes: fetch it first.
+    await v.warm();
+    const token = await issuer.token();
+    await v.verify(token);
+    await v.verify(token);
+    await v.verify(await issuer.token({ sub: 'someone-else' }));
+    expect(lookups).toEqual([false, true, false]);
+  });
+
   it('refetches once for an unknown kid, then refuses it without refetching during the cooldown', async () => {
     const v = verifier();
     await v.verify(await issuer.token());

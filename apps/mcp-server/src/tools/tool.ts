@@ -78,6 +78,7 @@ export function defineTool<In extends StandardSchemaWithJSON, Out extends Standa
             authInfo: context.authInfo,
             outcome,
             durationMs: performance.now() - started,
+            arguments: args,
           });
         try {
           const output = await run(args, context);
