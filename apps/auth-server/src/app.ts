@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createAuditTrail } from '@gatehouse/audit';
 import { createAuditStream, type Logger } from '@gatehouse/logging';
-import { createMetrics, listener, serveMetrics } from '@gatehouse/server-kit';
+import { createMetrics, listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type Provider from 'oidc-provider';
 import { Accounts } from './accounts/accounts.js';
@@ -172,8 +172,11 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   };
   const cleanup = setInterval(housekeeping, Math.min(60_000, idleMs));
   cleanup.unref();
-  const http = listener(app, config.port, config.bind);
-  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  // /metrics off the public port when *_METRICS_PORT is set.
+  const http = listener(app, config.port, config.bind, {
+    registry: metrics.registry,
+    ...config.metrics,
+  });
   return {
     app,
     get provider() {
@@ -181,21 +184,10 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
     },
     store,
     devUser,
-    async listen() {
-      const server = await http.listen();
-      // Off the public port (AUTH_METRICS_PORT), for a scraper on the private network.
-      if (config.metrics.port !== undefined)
-        metricsServer = await serveMetrics(
-          metrics.registry,
-          config.metrics.port,
-          config.metrics.bind,
-        );
-      return server;
-    },
+    listen: http.listen,
     async close() {
       clearInterval(cleanup);
       clearInterval(keyWatch);
-      await metricsServer?.close();
       await http.close();
       await audit.flush();
       await store.close();

@@ -8,7 +8,7 @@ import {
   type ResourceServer,
 } from '@gatehouse/auth-core';
 import { createAuditStream, type Logger } from '@gatehouse/logging';
-import { createMetrics, listener, serveMetrics } from '@gatehouse/server-kit';
+import { createMetrics, listener } from '@gatehouse/server-kit';
 import type Koa from 'koa';
 import type { Config } from './config.js';
 import { createHttpApp } from './http/app.js';
@@ -105,24 +105,16 @@ export function createMcpApp(
     toolAudit: createToolCallAudit(audit, counts.toolCall, config.auditArguments),
     metrics: { app: metrics, token: config.metrics.token, validation: counts.validation },
   });
-  const http = listener(app, config.port, config.bind);
-  let metricsServer: Awaited<ReturnType<typeof serveMetrics>> | undefined;
+  // /metrics off the public port when *_METRICS_PORT is set.
+  const http = listener(app, config.port, config.bind, {
+    registry: metrics.registry,
+    ...config.metrics,
+  });
   return {
     app,
     resourceServer,
-    async listen() {
-      const server = await http.listen();
-      // Off the public port (MCP_METRICS_PORT), for a scraper on the private network.
-      if (config.metrics.port !== undefined)
-        metricsServer = await serveMetrics(
-          metrics.registry,
-          config.metrics.port,
-          config.metrics.bind,
-        );
-      return server;
-    },
+    listen: http.listen,
     async close() {
-      await metricsServer?.close();
       await http.close();
       // What the last requests recorded, before the store's connection closes.
       await audit.flush();

@@ -1,6 +1,7 @@
 import { freePort, rawRequest, type StartedProcess, waitForOutput } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  postMcp,
   type RunningMcpServer,
   startMcpServer,
   startTestIssuer,
@@ -29,17 +30,7 @@ afterAll(async () => {
   await issuer?.stop();
 });
 
-const post = (token: string | undefined, body: string) =>
-  fetch(server.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-06-18',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body,
-  });
+const post = (token: string | undefined, body: string) => postMcp(server.url, token, body);
 const call = (name: string, args: Record<string, unknown> = {}) =>
   JSON.stringify({
     jsonrpc: '2.0',
@@ -151,16 +142,7 @@ describe('the audit stream', () => {
     });
     processes.push(withArguments.process);
     const token = await issuer.token(resource, { grant_id: 'grant-audit-args' });
-    const response = await fetch(withArguments.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': '2025-06-18',
-        authorization: `Bearer ${token}`,
-      },
-      body: call('add_numbers', { a: 40, b: 2 }),
-    });
+    const response = await postMcp(withArguments.url, token, call('add_numbers', { a: 40, b: 2 }));
     expect(response.status).toBe(200);
     await response.text();
     await waitForOutput(withArguments.process, (output) => output.includes('grant-audit-args'));

@@ -1,6 +1,6 @@
 import { freePort, type StartedProcess } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startMcpServer, startTestIssuer, type TestIssuer } from './support/stack.js';
+import { postMcp, startMcpServer, startTestIssuer, type TestIssuer } from './support/stack.js';
 
 /**
  * Prometheus metrics of the MCP server (MCP_METRICS_PORT, MCP_METRICS_TOKEN): bearer checks by
@@ -30,17 +30,7 @@ afterAll(async () => {
   await issuer?.stop();
 });
 
-const post = (token: string | undefined, body: unknown) =>
-  fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-06-18',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: JSON.stringify(body),
-  });
+const post = (token: string | undefined, body: unknown) => postMcp(url, token, body);
 const call = (name: string, args: Record<string, unknown> = {}) => ({
   jsonrpc: '2.0',
   id: 1,

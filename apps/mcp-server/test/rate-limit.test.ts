@@ -7,6 +7,7 @@ import {
 } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  postMcp,
   type RunningMcpServer,
   startMcpServer,
   startTestIssuer,
@@ -45,18 +46,8 @@ async function start(env: Record<string, string>) {
 
 const LIST_TOOLS = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
 
-async function listTools(server: RunningMcpServer, token?: string) {
-  return fetch(server.url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-06-18',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: LIST_TOOLS,
-  });
-}
+const listTools = (server: RunningMcpServer, token?: string) =>
+  postMcp(server.url, token, LIST_TOOLS);
 
 describe('rate limits on the MCP server', () => {
   it('answers 429 with Retry-After once a user, then a client, has used its quota; others go on', async () => {

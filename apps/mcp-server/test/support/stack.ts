@@ -84,3 +84,17 @@ export function startMcpServer(
     return { url: `http://127.0.0.1:${port}/mcp`, process };
   });
 }
+
+/** A JSON-RPC POST to an MCP endpoint as a Streamable HTTP client sends it (token optional). */
+export function postMcp(url: string, token: string | undefined, body: unknown): Promise<Response> {
+  return fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-06-18',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
