@@ -58,7 +58,7 @@ export async function createAuthServer(config: Config, logger: Logger): Promise<
   const accounts = new Accounts(store);
   // No dev user when people sign in through an upstream: nobody wants a second password store.
   const devUser = await accounts.seed(config.users, config.dev && config.federation.length === 0);
-  const metrics = createMetrics('auth-server');
+  const metrics = createMetrics('auth-server', config.metrics);
   const counts = authServerMetrics(metrics);
   const audit = createAuditTrail({
     enabled: config.audit.enabled,

@@ -81,9 +81,10 @@ async function run(args: string[]): Promise<number> {
     onStoreError: (error) =>
       console.error(`warning: the audit event could not be stored: ${(error as Error).message}`),
   });
+  const accounts = new Accounts(store);
   const operations = createOperations({
     store,
-    accounts: new Accounts(store),
+    accounts,
     audit,
     actor: `cli:${userInfo().username}`,
     rotateKeys: () => rotateSigningKeys(store),
@@ -101,8 +102,7 @@ async function run(args: string[]): Promise<number> {
         // Saves: adds the user, or sets a new password for one that exists.
         const username = argument ?? '';
         const password = readPassword();
-        if (await new Accounts(store).exists(username))
-          await operations.resetPassword(username, password);
+        if (await accounts.exists(username)) await operations.resetPassword(username, password);
         else await operations.addUser(username, password);
         console.log(`user ${argument} saved`);
         return 0;
@@ -116,8 +116,7 @@ async function run(args: string[]): Promise<number> {
         for (const name of await store.listUsers()) console.log(name);
         return 0;
       case 'accounts list': {
-        const accounts = new Accounts(store).federated;
-        for (const account of await accounts.list()) {
+        for (const account of await accounts.federated.list()) {
           console.log(
             [
               account.accountId,

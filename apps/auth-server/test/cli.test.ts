@@ -143,7 +143,7 @@ describe('cli', () => {
       const dbPath = join(mkdtempSync(join(tmpdir(), 'gatehouse-cli-')), 'auth.db');
       const store = await openStore({ kind: 'sqlite', path: dbPath });
       try {
-        const accounts = new FederatedAccounts(store.models);
+        const accounts = new FederatedAccounts(store);
         const { accountId } = await accounts.signedIn('corp', {
           subject: '4f1c2b7e-aaaa-4bbb-8ccc-1234567890ab',
           username: 'alice',

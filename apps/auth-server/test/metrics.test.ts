@@ -1,4 +1,4 @@
-import { freePort } from '@gatehouse/testkit';
+import { freePort, metricSample } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectClient } from './support/personal-pages.js';
 import { authorize, type RunningServer, register, startAuthServer } from './support/server.js';
@@ -32,25 +32,14 @@ const scrape = async () => {
   return response.text();
 };
 
-/** The sum of the samples of `name` whose labels include all of `labels` (undefined: none). */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  let sum: number | undefined;
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    const has = Object.entries(labels).every(([key, value]) =>
-      (match[2] ?? '').includes(`${key}="${value}"`),
-    );
-    if (has) sum = (sum ?? 0) + Number(match[3]);
-  }
-  return sum;
-}
-
 describe('authorization server metrics', () => {
   it('count tokens issued and refreshed, sign-in failures, registrations, and requests by route', async () => {
     const before = await scrape();
     const issuedBefore =
-      sample(before, 'gatehouse_events_total', { type: 'token_issued', outcome: 'success' }) ?? 0;
+      metricSample(before, 'gatehouse_events_total', {
+        type: 'token_issued',
+        outcome: 'success',
+      }) ?? 0;
     const client = await connectClient(server, 'Metrics Client');
     await fetch(`${server.issuer}/token`, {
       method: 'POST',
@@ -68,19 +57,22 @@ describe('authorization server metrics', () => {
 
     const text = await scrape();
     expect(
-      sample(text, 'gatehouse_events_total', { type: 'token_issued', outcome: 'success' }),
+      metricSample(text, 'gatehouse_events_total', { type: 'token_issued', outcome: 'success' }),
     ).toBe(issuedBefore + 1);
     expect(
-      sample(text, 'gatehouse_events_total', { type: 'token_refreshed', outcome: 'success' }),
+      metricSample(text, 'gatehouse_events_total', { type: 'token_refreshed', outcome: 'success' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sample(text, 'gatehouse_events_total', { type: 'sign_in', outcome: 'failure' }),
+      metricSample(text, 'gatehouse_events_total', { type: 'sign_in', outcome: 'failure' }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sample(text, 'gatehouse_events_total', { type: 'client_registered', outcome: 'success' }),
+      metricSample(text, 'gatehouse_events_total', {
+        type: 'client_registered',
+        outcome: 'success',
+      }),
     ).toBeGreaterThanOrEqual(2);
     expect(
-      sample(text, 'gatehouse_http_request_duration_seconds_count', {
+      metricSample(text, 'gatehouse_http_request_duration_seconds_count', {
         route: 'token',
         method: 'POST',
         status: '200',
@@ -88,7 +80,7 @@ describe('authorization server metrics', () => {
       }),
     ).toBeGreaterThanOrEqual(2);
     expect(
-      sample(text, 'gatehouse_http_request_duration_seconds_count', { route: 'other' }),
+      metricSample(text, 'gatehouse_http_request_duration_seconds_count', { route: 'other' }),
     ).toBeGreaterThanOrEqual(3);
     expect(text).not.toContain('nope-1');
     expect(text).toMatch(/^gatehouse_process_cpu_seconds_total\{service="auth-server"\} /m);

@@ -75,7 +75,7 @@ describe.each(stores)('%s store', (_name, open) => {
   });
 
   it('keeps federated accounts without expiry: created, updated at the next sign-in, removed with their grants', async () => {
-    const accounts = new FederatedAccounts(store.models);
+    const accounts = new FederatedAccounts(store);
     const identity = {
       subject: 'kc-1',
       username: 'alice',
@@ -164,11 +164,14 @@ describe.each(stores)('%s store', (_name, open) => {
     await store.models.upsert('Grant', 'g-a2', { accountId: 'alice', clientId: 'c2' }, 60);
     await store.models.upsert('Grant', 'g-b1', { accountId: 'bob', clientId: 'c1' }, 60);
     await store.models.upsert('Grant', 'g-a3', { accountId: 'alice', clientId: 'c3' }, 1);
+    // A grant without a client yet (oidc-provider saves some before the client is known) counts.
+    await store.models.upsert('Grant', 'g-a4', { accountId: 'alice' }, 60);
     await store.models.destroy('Grant', 'g-a2');
     await sleep(1100);
     const ids = (await store.grantsOf('alice')).map((grant) => grant.id);
-    expect(ids).toEqual(['g-a1']);
-    expect((await store.grantsOf('alice'))[0]?.payload).toMatchObject({ clientId: 'c1' });
+    expect(ids.sort()).toEqual(['g-a1', 'g-a4']);
+    const byId = new Map((await store.grantsOf('alice')).map((grant) => [grant.id, grant.payload]));
+    expect(byId.get('g-a1')).toMatchObject({ clientId: 'c1' });
     expect(await store.grantsOf('nobody')).toEqual([]);
   });
 

@@ -45,7 +45,7 @@ export function createMcpApp(
   logger: Logger,
   dependencies: McpAppDependencies = {},
 ): McpApp {
-  const metrics = createMetrics('mcp-server');
+  const metrics = createMetrics('mcp-server', config.metrics);
   const counts = mcpServerMetrics(metrics, new Set(TOOLS.map((tool) => tool.name)));
   const resourceServer = createResourceServer({
     // Requests to the authorization server (discovery, JWKS, introspection) are timed.

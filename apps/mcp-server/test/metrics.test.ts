@@ -1,4 +1,4 @@
-import { freePort, type StartedProcess } from '@gatehouse/testkit';
+import { freePort, metricSample, type StartedProcess } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postMcp, startMcpServer, startTestIssuer, type TestIssuer } from './support/stack.js';
 
@@ -38,18 +38,6 @@ const call = (name: string, args: Record<string, unknown> = {}) => ({
   params: { name, arguments: args },
 });
 
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  for (const line of text.split('\n')) {
-    const match = /^([a-z_]+)\{(.*)\} (\S+)$/.exec(line);
-    if (!match || match[1] !== name) continue;
-    if (
-      Object.entries(labels).every(([key, value]) => (match[2] ?? '').includes(`${key}="${value}"`))
-    )
-      return Number(match[3]);
-  }
-  return undefined;
-}
-
 describe('MCP server metrics', () => {
   it('count bearer checks by result, tool calls by tool and outcome, and JWKS fetches', async () => {
     expect((await post(undefined, call('whoami'))).status).toBe(401);
@@ -60,32 +48,34 @@ describe('MCP server metrics', () => {
     expect((await post(token, call('server_status'))).status).toBe(403);
 
     const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
-    expect(sample(text, 'gatehouse_token_validations_total', { result: 'missing' })).toBe(1);
-    expect(sample(text, 'gatehouse_token_validations_total', { result: 'invalid_token' })).toBe(1);
-    expect(sample(text, 'gatehouse_token_validations_total', { result: 'accepted' })).toBe(2);
+    expect(metricSample(text, 'gatehouse_token_validations_total', { result: 'missing' })).toBe(1);
     expect(
-      sample(text, 'gatehouse_tool_call_duration_seconds_count', {
+      metricSample(text, 'gatehouse_token_validations_total', { result: 'invalid_token' }),
+    ).toBe(1);
+    expect(metricSample(text, 'gatehouse_token_validations_total', { result: 'accepted' })).toBe(2);
+    expect(
+      metricSample(text, 'gatehouse_tool_call_duration_seconds_count', {
         tool: 'add_numbers',
         outcome: 'success',
       }),
     ).toBe(1);
     expect(
-      sample(text, 'gatehouse_tool_call_duration_seconds_count', {
+      metricSample(text, 'gatehouse_tool_call_duration_seconds_count', {
         tool: 'server_status',
         outcome: 'denied',
       }),
     ).toBe(1);
-    expect(sample(text, 'gatehouse_events_total', { type: 'tool_call', outcome: 'success' })).toBe(
-      1,
-    );
     expect(
-      sample(text, 'gatehouse_upstream_request_duration_seconds_count', {
+      metricSample(text, 'gatehouse_events_total', { type: 'tool_call', outcome: 'success' }),
+    ).toBe(1);
+    expect(
+      metricSample(text, 'gatehouse_upstream_request_duration_seconds_count', {
         kind: 'jwks',
         status: '200',
       }),
     ).toBeGreaterThanOrEqual(1);
     expect(
-      sample(text, 'gatehouse_http_request_duration_seconds_count', {
+      metricSample(text, 'gatehouse_http_request_duration_seconds_count', {
         route: 'mcp',
         status: '200',
       }),

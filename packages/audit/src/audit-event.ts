@@ -75,7 +75,7 @@ export interface GrantActivity {
 }
 
 /** Which events move which time of {@link GrantActivity}. */
-export function activityOf(event: AuditEvent): keyof GrantActivity | undefined {
+function activityOf(event: AuditEvent): keyof GrantActivity | undefined {
   if (event.grant === undefined) return undefined;
   if (event.type === 'tool_call') return 'usedAt';
   if (event.outcome !== 'success') return undefined;

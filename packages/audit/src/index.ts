@@ -5,12 +5,11 @@ export {
   type AuditFilter,
   type AuditLog,
   type AuditOutcome,
-  activityOf,
   type GrantActivity,
   latestActivity,
   matchesAuditFilter,
 } from './audit-event.js';
 export { type AuditTrail, createAuditTrail } from './audit-trail.js';
 export { type OpenedAuditLog, openSqliteAuditLog } from './open-audit-log.js';
-export { DEFAULT_REDIS_PREFIX, RedisAuditLog, type RedisCommand } from './redis-audit-log.js';
+export { RedisAuditLog, type RedisCommand } from './redis-audit-log.js';
 export { AUDIT_SCHEMA, SqliteAuditLog, type SqliteCall } from './sqlite-audit-log.js';

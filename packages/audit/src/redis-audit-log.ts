@@ -13,7 +13,7 @@ import {
 export type RedisCommand = <T>(command: Promise<T>) => Promise<T>;
 
 /** The key prefix the authorization server's Redis store uses; an MCP server must use the same. */
-export const DEFAULT_REDIS_PREFIX = 'gatehouse:';
+const DEFAULT_REDIS_PREFIX = 'gatehouse:';
 
 // Per grant: a hash whose times only move forward, expiring `ttl` ms after its latest time.
 // KEYS: one per grant; ARGV: ttl, then per key: issuedAt, refreshedAt, usedAt ('' when absent).

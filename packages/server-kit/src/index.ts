@@ -14,7 +14,6 @@ export { type RunServerOptions, runServer } from './main.js';
 export {
   type AppMetrics,
   createMetrics,
-  LATENCY_BUCKETS,
   type MetricsConfig,
   metricsRoute,
   serveMetrics,

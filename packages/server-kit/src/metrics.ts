@@ -34,10 +34,15 @@ export const LATENCY_BUCKETS = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10,
 ];
 
-export function createMetrics(service: string): AppMetrics {
+export function createMetrics(
+  service: string,
+  /** Where /metrics is served; without a port or a token, the process's own metrics (an event-loop monitor, a GC observer) are not collected at all. */
+  served: Pick<MetricsConfig, 'port' | 'token'>,
+): AppMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
+  if (served.port !== undefined || served.token !== undefined)
+    collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   const requests = new Histogram({
     name: 'gatehouse_http_request_duration_seconds',
     help: 'HTTP requests by route, method and status, and how long they took to answer',

@@ -1,7 +1,7 @@
 import type { AuditTrail, GrantActivity } from '@gatehouse/audit';
 import { redirectHosts } from '../audit/provider-audit.js';
 import { ACCOUNT_CLIENT_ID } from '../provider/account-client.js';
-import type { ModelPayload, Store } from '../store/store.js';
+import { type ModelPayload, revokeGrant, type Store } from '../store/store.js';
 
 /** How a client came to exist: a registration request, a metadata document URL, or the operator. */
 export type ClientOrigin = 'dynamic registration' | 'metadata document' | 'configuration';
@@ -127,8 +127,7 @@ export async function revokeConnectedApp(
     ({ payload }) => payload.clientId === clientId,
   );
   for (const { id } of grants) {
-    await deps.store.models.revokeByGrantId(id);
-    await deps.store.models.destroy('Grant', id);
+    await revokeGrant(deps.store.models, id);
     deps.audit.record({
       type: 'grant_revoked',
       outcome: 'success',

@@ -14,7 +14,7 @@ export class Accounts {
 
   constructor(store: Store) {
     this.#store = store;
-    this.federated = new FederatedAccounts(store.models);
+    this.federated = new FederatedAccounts(store);
   }
 
   /**

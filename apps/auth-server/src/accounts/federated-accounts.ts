@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { UpstreamIdentity } from '../federation/identity.js';
-import type { ModelStore } from '../store/store.js';
+import { type ModelStore, revokeGrant, type Store } from '../store/store.js';
 
 /**
  * People who signed in through an upstream identity provider, created at their first sign-in
@@ -34,10 +34,12 @@ export function federatedAccountId(upstream: string, subject: string): string {
 }
 
 export class FederatedAccounts {
+  readonly #store: Pick<Store, 'models' | 'grantsOf'>;
   readonly #models: ModelStore;
 
-  constructor(models: ModelStore) {
-    this.#models = models;
+  constructor(store: Pick<Store, 'models' | 'grantsOf'>) {
+    this.#store = store;
+    this.#models = store.models;
   }
 
   /** Creates or updates the account of `identity` at `upstream`; returns it. */
@@ -81,11 +83,7 @@ export class FederatedAccounts {
    */
   async remove(accountId: string): Promise<boolean> {
     const existing = await this.get(accountId);
-    for (const { id, payload } of await this.#models.list('Grant')) {
-      if (payload.accountId !== accountId) continue;
-      await this.#models.revokeByGrantId(id);
-      await this.#models.destroy('Grant', id);
-    }
+    for (const { id } of await this.#store.grantsOf(accountId)) await revokeGrant(this.#models, id);
     if (!existing) return false;
     await this.#models.destroy(MODEL, accountId);
     return true;

@@ -1,6 +1,6 @@
 import type { AuditTrail } from '@gatehouse/audit';
 import type { Accounts } from '../accounts/accounts.js';
-import type { Store } from '../store/store.js';
+import { revokeGrant, type Store } from '../store/store.js';
 
 /**
  * What an operator can change, from the CLI or the admin console, each on the audit trail with the
@@ -56,10 +56,7 @@ export function createOperations(deps: {
       throw new OperationError(`the password must have at least ${MIN_PASSWORD_LENGTH} characters`);
   };
   const revokeGrants = async (grantIds: readonly string[]) => {
-    for (const id of grantIds) {
-      await store.models.revokeByGrantId(id);
-      await store.models.destroy('Grant', id);
-    }
+    for (const id of grantIds) await revokeGrant(store.models, id);
   };
   return {
     async addUser(username, password) {

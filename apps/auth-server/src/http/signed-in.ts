@@ -1,12 +1,13 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sendOAuthError } from '@gatehouse/server-kit';
 import type { Context, Next } from 'koa';
 import type { Accounts } from '../accounts/accounts.js';
 import { ACCOUNT_CALLBACK_PATH, ACCOUNT_CLIENT_ID } from '../provider/account-client.js';
 import type { ProviderHolder } from '../provider/provider-holder.js';
-import type { Store } from '../store/store.js';
+import { revokeGrant, type Store } from '../store/store.js';
 import { renderMessage } from '../ui/pages.js';
 import { bufferedBody } from './body.js';
+import { interactionCsrf } from './interactions/csrf.js';
 import { sendPage } from './interactions/page.js';
 
 /** A person signed in to the authorization server (its session), for their own pages. */
@@ -61,10 +62,10 @@ export function signedInSessions(deps: {
     path: `${deps.basePath}${ACCOUNT_CALLBACK_PATH}`,
     overwrite: true,
   };
-  const tokenFor = (who: SignedIn, purpose: string) =>
-    createHmac('sha256', deps.csrfSecret)
-      .update(`${purpose}:${who.sessionUid}:${who.accountId}`)
-      .digest('base64url');
+  // The sign-in pages' CSRF tokens, keyed here by purpose, session and account.
+  const csrf = interactionCsrf(deps.csrfSecret);
+  const csrfKey = (who: SignedIn, purpose: string) =>
+    `${purpose}:${who.sessionUid}:${who.accountId}`;
   return {
     async signedIn(ctx) {
       const session = await deps.providers.current.Session.get(ctx as never);
@@ -93,9 +94,8 @@ export function signedInSessions(deps: {
       ctx.set('cache-control', 'no-store');
       ctx.redirect(`${deps.basePath}${deps.authorizationPath}?${query}`);
     },
-    csrfToken: tokenFor,
-    csrfValid: (who, purpose, token) =>
-      typeof token === 'string' && sameText(token, tokenFor(who, purpose)),
+    csrfToken: (who, purpose) => csrf.tokenFor(csrfKey(who, purpose)),
+    csrfValid: (who, purpose, token) => csrf.valid(csrfKey(who, purpose), token),
     async callback(ctx, next) {
       if (ctx.path !== ACCOUNT_CALLBACK_PATH || ctx.method !== 'GET') return next();
       const [expected, pageIndex] = (ctx.cookies.get(STATE_COOKIE) ?? '').split('.');
@@ -109,10 +109,7 @@ export function signedInSessions(deps: {
       const code = typeof ctx.query.code === 'string' ? ctx.query.code : undefined;
       const found = code ? await deps.providers.current.AuthorizationCode.find(code) : undefined;
       if (found?.clientId === ACCOUNT_CLIENT_ID) {
-        if (found.grantId) {
-          await deps.store.models.revokeByGrantId(found.grantId);
-          await deps.store.models.destroy('Grant', found.grantId);
-        }
+        if (found.grantId) await revokeGrant(deps.store.models, found.grantId);
         await found.destroy();
       }
       ctx.set('cache-control', 'no-store');
@@ -122,7 +119,7 @@ export function signedInSessions(deps: {
   };
 }
 
-export function sameText(a: string, b: string): boolean {
+function sameText(a: string, b: string): boolean {
   const [x, y] = [Buffer.from(a), Buffer.from(b)];
   return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -82,6 +82,8 @@ export class RedisModelStore implements ModelStore {
       typeof payload.clientId === 'string'
     ) {
       lookup(`${this.#prefix}latest-grant:${payload.accountId}:${payload.clientId}`);
+    }
+    if (model === 'Grant' && typeof payload.accountId === 'string') {
       const owned = `${this.#prefix}account-grants:${payload.accountId}`;
       multi.sadd(owned, id);
       if (ttl) multi.pexpire(owned, ttl, 'NX').pexpire(owned, ttl, 'GT');

@@ -172,6 +172,15 @@ export function adapterClass(
 }
 
 /** Client ids whose last use (else registration) is older than `cutoff` (ms). */
+/**
+ * Revokes a grant with everything issued under it: its tokens and codes (by grant id), then the
+ * grant itself. Its refresh tokens stop at once, and its JWTs answer inactive at introspection.
+ */
+export async function revokeGrant(models: ModelStore, grantId: string): Promise<void> {
+  await models.revokeByGrantId(grantId);
+  await models.destroy('Grant', grantId);
+}
+
 export function idleClientIds(
   clients: Array<{ id: string; payload: ModelPayload }>,
   lastUsed: (id: string) => number | undefined,
