@@ -384,6 +384,9 @@ describe('auth-server on Redis', () => {
     expect(String(server)).toContain(
       `AUTH_STORE: cannot connect to Redis at 127.0.0.1:${dead} (connect ECONNREFUSED`,
     );
+    // The fix, and no stack trace: a configuration problem, not a crash.
+    expect(String(server)).toContain('start Redis, fix the URL, or use sqlite:<path>');
+    expect(String(server)).not.toMatch(/\n\s+at /);
   });
 
   it('reports not ready while Redis is down and recovers by itself when it returns', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { RedisAuditLog } from '@gatehouse/audit';
+import { ConfigError } from '@gatehouse/server-kit';
 import { Redis } from 'ioredis';
 import { redisCommand } from './redis-command.js';
 import { RedisCounters } from './redis-counters.js';
@@ -75,8 +76,9 @@ export class RedisStore implements Store {
       // ioredis rejects with "Connection is closed."; the socket's own error says why.
       const reason = (startupError ?? (error as Error)).message;
       const { hostname, port } = new URL(url);
-      throw new Error(
-        `AUTH_STORE: cannot connect to Redis at ${hostname}:${port || 6379} (${reason})`,
+      // A configuration problem: stops startup with its message, no stack trace (server-kit).
+      throw new ConfigError(
+        `AUTH_STORE: cannot connect to Redis at ${hostname}:${port || 6379} (${reason}); start Redis, fix the URL, or use sqlite:<path> for a single instance`,
       );
     }
     // Grant activity expires this long after its latest time (AUTH_AUDIT_RETENTION).
