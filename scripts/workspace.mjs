@@ -361,7 +361,7 @@ function summarize(filtered) {
 
 if (!task) {
   console.error(
-    'usage: node scripts/workspace.mjs <dev|dev:keycloak|keycloak|test|build|bench|start> [args]',
+    'usage: node scripts/workspace.mjs <dev|dev:keycloak|keycloak|doctor|test|build|bench|start> [args]',
   );
   process.exit(2);
 }
@@ -403,6 +403,18 @@ function main() {
     return runAttached(process.execPath, [join(root, 'scripts', 'dev-keycloak.mjs'), ...args]);
   if (task === 'keycloak')
     process.exit(run('pnpm', ['--filter', '@gatehouse/keycloak-runner', 'keycloak', ...args]));
+  if (task === 'doctor') {
+    // `npm run doctor -- <mcp-url> [options]`: the published CLI, built from this checkout.
+    const built = run(
+      'pnpm',
+      ['exec', 'turbo', 'run', 'build', '--filter=@gatehouse/doctor', '--output-logs=errors-only'],
+      { stdio: ['inherit', 'ignore', 'inherit'] },
+    );
+    if (built !== 0) process.exit(built);
+    process.exit(
+      run(process.execPath, [join(root, 'packages', 'doctor', 'dist', 'cli.js'), ...args]),
+    );
+  }
   if (task === 'start') {
     // Deployment: the built output, no watchers, JSON logs (unless LOG_FORMAT says otherwise).
     env.LOG_FORMAT ??= 'json';

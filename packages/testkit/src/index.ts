@@ -19,6 +19,12 @@ export { introspectionClient } from './clients.js';
 export { undocumentedNames } from './docs.js';
 export { createDpopHolder, createDpopProof, type DpopHolder } from './dpop.js';
 export { metricSample } from './metrics.js';
+export {
+  type Misconfiguration,
+  type MisconfiguredServer,
+  type MisconfiguredServerOptions,
+  startMisconfiguredServer,
+} from './misconfigured-server.js';
 export { type ClientMetadata, HeadlessOAuthProvider } from './oauth-provider.js';
 export { createPkce } from './pkce.js';
 export { type Ports, startOnFreePort, startOnFreePorts } from './ports.js';

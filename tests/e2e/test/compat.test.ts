@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { type ClientFixture, loadCorpus, type ReplayStep } from '@gatehouse/doctor';
 import {
   createClientAssertionKey,
   createPkce,
@@ -8,12 +9,11 @@ import {
   UserAgent,
 } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientFixture, ReplayStep } from '../compat/fixture.js';
 import { normalizeMarkdown, type ReplayResult, renderMatrix } from '../compat/matrix.js';
 import { ALICE, type Stack, startStack } from './stack.js';
 
 /**
- * The compatibility corpus (issue 13): every real client in `compat/fixtures/`, replayed as it
+ * The compatibility corpus (issue 13): every real client in `packages/doctor/corpus/`, replayed as it
  * really behaves against the real authorization server and MCP server: 401 and metadata ->
  * registration (DCR, or its Client ID Metadata Document served over https) -> authorization with
  * the redirect URI it really uses -> sign-in and consent -> token -> tools/call -> refresh as it
@@ -21,11 +21,7 @@ import { ALICE, type Stack, startStack } from './stack.js';
  * client's own limitation that explains it.
  */
 
-const FIXTURES = new URL('../compat/fixtures/', import.meta.url);
-const fixtures: ClientFixture[] = readdirSync(FIXTURES)
-  .filter((name) => name.endsWith('.json'))
-  .sort()
-  .map((name) => JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as ClientFixture);
+const fixtures: ClientFixture[] = loadCorpus();
 
 let stack: Stack;
 let documents: Server;
@@ -356,7 +352,7 @@ async function replay(fixture: ClientFixture, index: number, passed: ReplayStep[
   expect(stale?.name, step('a limitation names a step that passed')).toBeUndefined();
 }
 
-describe('real MCP clients, as they really behave (compat/fixtures)', () => {
+describe('real MCP clients, as they really behave (packages/doctor/corpus)', () => {
   it('has fixtures to replay, and the own-code tests they name exist', () => {
     expect(fixtures.length).toBeGreaterThan(0);
     for (const { id, ownCodeTest } of fixtures)

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 /**
  * The pnpm catalog (pnpm-workspace.yaml) is the one place a shared dependency's version is set.
- * The published auth-core and the examples cannot say `catalog:` (npm keeps it as is; users copy
+ * The published auth-core and doctor and the examples cannot say `catalog:` (npm keeps it as is; users copy
  * the examples), so they pin versions literally: the catalog's, or they drift apart unnoticed.
  */
 
@@ -20,6 +20,7 @@ function catalog(): Map<string, string> {
 
 const literalPackages = [
   'packages/auth-core',
+  'packages/doctor',
   ...readdirSync(join(repoRoot, 'examples'), { withFileTypes: true })
     .filter((entry) => entry.isDirectory())
     .map((entry) => `examples/${entry.name}`),

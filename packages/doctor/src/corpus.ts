@@ -1,8 +1,10 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
 /**
  * A real MCP client, as it really behaves, read from its public source code or from public issue
  * threads (never guessed): what it sends to register, authorize, exchange and refresh, and how it
- * reacts to 401 and 403. One JSON file per client in `fixtures/`; `compat.test.ts` replays each against
- * the real authorization server and MCP server.
+ * reacts to 401 and 403. One JSON file per client in `corpus/`: tests/e2e's `compat.test.ts` replays
+ * each against the real authorization server and MCP server, and `--as` judges a chain by them.
  */
 export interface ClientFixture {
   /** The file name without `.json`, e.g. `go-sdk`. */
@@ -108,3 +110,28 @@ export type ReplayStep =
   | 'tools/call'
   | 'refresh'
   | 'step-up';
+
+/** The corpus directory: beside `src/` and `dist/` alike, shipped in the package. */
+const CORPUS = new URL('../corpus/', import.meta.url);
+
+/** Every client of the corpus, sorted by id. */
+export function loadCorpus(): ClientFixture[] {
+  return readdirSync(CORPUS)
+    .filter((name) => name.endsWith('.json'))
+    .sort()
+    .map((name) => JSON.parse(readFileSync(new URL(name, CORPUS), 'utf8')) as ClientFixture);
+}
+
+let cached: ClientFixture[] | undefined;
+
+/**
+ * The names of the corpus clients with a habit, for findings ("Cursor, Windsurf send no
+ * resource"): always what the corpus says, never a list written twice.
+ */
+export function clientsThat(habit: (client: ClientFixture) => boolean): string {
+  cached ??= loadCorpus();
+  const names = cached.filter(habit).map((c) => c.client.replace(/ \(.*\)$/, ''));
+  return names.length > 1
+    ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
+    : (names[0] ?? 'no known client');
+}

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import type { Report } from '@gatehouse/doctor';
+
+const repoRoot = new URL('../../../', import.meta.url).pathname;
+const CLI = `${repoRoot}packages/doctor/dist/cli.js`;
+const BROWSER = `${process.execPath} --import tsx ${repoRoot}tests/e2e/doctor/headless-browser.ts`;
+
+export interface DoctorRun {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The report, when run with --json. */
+  readonly report?: Report;
+}
+
+/**
+ * The published CLI (packages/doctor/dist/cli.js) as users run it; with `login`, $BROWSER is the
+ * headless browser that signs in as that user on the real pages.
+ */
+export function runDoctorCli(
+  args: readonly string[],
+  login?: { readonly username: string; readonly password: string },
+): Promise<DoctorRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: `${repoRoot}tests/e2e`,
+      env: {
+        ...process.env,
+        ...(login
+          ? {
+              BROWSER,
+              DOCTOR_LOGIN_USERNAME: login.username,
+              DOCTOR_LOGIN_PASSWORD: login.password,
+            }
+          : {}),
+      },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (status) => {
+      let report: Report | undefined;
+      if (args.includes('--json')) {
+        try {
+          report = JSON.parse(stdout) as Report;
+        } catch {
+          report = undefined;
+        }
+      }
+      resolve({ status, stdout, stderr, ...(report ? { report } : {}) });
+    });
+  });
+}
+
+/** The problems of a report: every warn and fail, as `id: title`. */
+export function problems(report: Report | undefined): string[] {
+  return (report?.findings ?? [])
+    .filter((f) => f.status === 'warn' || f.status === 'fail')
+    .map((f) => `${f.id} (${f.status}): ${f.title}`);
+}
