@@ -25,8 +25,14 @@ const PNPM_VERSION = JSON.parse(
 const tools = join(root, '.tools');
 const env = { ...process.env };
 
+// `npm run -s doctor -- <url> --json` prints nothing but the report on stdout: whatever setting up
+// prints (pnpm, an install, a build) goes to stderr instead.
+const reportOnStdout = task === 'doctor';
+if (reportOnStdout) console.log = console.error;
+
 function run(command, commandArgs, options = {}) {
-  const result = spawnSync(command, commandArgs, { cwd: root, stdio: 'inherit', env, ...options });
+  const stdio = reportOnStdout ? ['inherit', 2, 'inherit'] : 'inherit';
+  const result = spawnSync(command, commandArgs, { cwd: root, stdio, env, ...options });
   if (result.error) throw result.error;
   return result.status ?? 1;
 }
@@ -411,9 +417,8 @@ function main() {
       { stdio: ['inherit', 'ignore', 'inherit'] },
     );
     if (built !== 0) process.exit(built);
-    process.exit(
-      run(process.execPath, [join(root, 'packages', 'doctor', 'dist', 'cli.js'), ...args]),
-    );
+    const cli = join(root, 'packages', 'doctor', 'dist', 'cli.js');
+    process.exit(run(process.execPath, [cli, ...args], { stdio: 'inherit' }));
   }
   if (task === 'start') {
     // Deployment: the built output, no watchers, JSON logs (unless LOG_FORMAT says otherwise).

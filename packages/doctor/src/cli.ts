@@ -47,7 +47,7 @@ async function main(): Promise<number> {
   if (values['list-clients']) {
     for (const client of corpus)
       process.stdout.write(
-        `${client.id.padEnd(14)}${client.client} (${client.version.split(';')[0]})\n`,
+        `${client.id.padEnd(14)}${client.client} (${client.version.split(/ \(|;/)[0]})\n`,
       );
     return 0;
   }
@@ -132,4 +132,9 @@ function parse() {
   });
 }
 
+// `gatehouse-doctor --list-clients | head`: a reader that stops early is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 process.exitCode = await main();

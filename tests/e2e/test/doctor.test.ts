@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Report } from '@gatehouse/doctor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problems, runDoctorCli } from './doctor-cli.js';
 import { ALICE, type Stack, startStack } from './stack.js';
@@ -65,6 +68,18 @@ describe('gatehouse doctor against Gatehouse', () => {
     expect(run.stdout).toMatch(/✔ VS Code .* connects/);
     expect(run.stdout).toContain('How each known client will fare');
   });
+
+  it('npm run -s doctor -- <url> --json prints the report alone on stdout (setting up goes to stderr)', async () => {
+    const repoRoot = new URL('../../../', import.meta.url).pathname;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [`${repoRoot}scripts/workspace.mjs`, 'doctor', stack.mcpUrl, '--json'],
+      { cwd: repoRoot, timeout: 120_000 },
+    );
+    const report = JSON.parse(stdout) as Report;
+    expect(report.ok).toBe(true);
+    expect(report.target).toBe(stack.mcpUrl);
+  }, 150_000);
 
   it('exits 2 on a usage error, naming the known clients for an unknown --as', async () => {
     const unknown = await runDoctorCli([stack.mcpUrl, '--as', 'netscape']);
