@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Report } from '@gatehouse/doctor';
+import { type Finding, type Report, renderText } from '@gatehouse/doctor';
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
 const CLI = `${repoRoot}packages/doctor/dist/cli.js`;
@@ -64,3 +64,21 @@ export function problems(report: Report | undefined): string[] {
     .filter((f) => f.status === 'warn' || f.status === 'fail')
     .map((f) => `${f.id} (${f.status}): ${f.title}`);
 }
+
+/**
+ * The CLI against `url` with --json (and a 30 s sign-in timeout); DEBUG_DOCTOR=1 prints each
+ * report as the CLI prints it without --json.
+ */
+export async function runDoctorJson(
+  url: string,
+  args: readonly string[],
+  login?: { readonly username: string; readonly password: string },
+): Promise<DoctorRun> {
+  const run = await runDoctorCli([url, ...args, '--json', '--timeout', '30'], login);
+  if (process.env.DEBUG_DOCTOR)
+    console.log(run.report ? renderText(run.report) : `${run.stdout}\n${run.stderr}`);
+  return run;
+}
+
+export const findingOf = (run: DoctorRun, id: string): Finding | undefined =>
+  run.report?.findings.find((f) => f.id === id);

@@ -1,4 +1,3 @@
-import { type Finding, renderText } from '@gatehouse/doctor';
 import {
   type KeycloakAdmin,
   keycloakAdmin,
@@ -11,7 +10,7 @@ import {
   startOnFreePort,
 } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DoctorRun, runDoctorCli } from './doctor-cli.js';
+import { type DoctorRun, findingOf as finding, runDoctorJson } from './doctor-cli.js';
 import { startTestKeycloak } from './keycloak-stack.js';
 
 /**
@@ -119,16 +118,8 @@ afterAll(async () => {
   await keycloak?.stop();
 });
 
-/** The CLI with --json; DEBUG_DOCTOR=1 prints the report as the CLI prints it without --json. */
-async function doctor(args: readonly string[], login?: typeof ALICE): Promise<DoctorRun> {
-  const run = await runDoctorCli([mcpUrl, ...args, '--json', '--timeout', '30'], login);
-  if (process.env.DEBUG_DOCTOR)
-    console.log(run.report ? renderText(run.report) : `${run.stdout}\n${run.stderr}`);
-  return run;
-}
-
-const finding = (run: DoctorRun, id: string): Finding | undefined =>
-  run.report?.findings.find((f) => f.id === id);
+const doctor = (args: readonly string[], login?: typeof ALICE) =>
+  runDoctorJson(mcpUrl, args, login);
 const status = (run: DoctorRun, id: string) => finding(run, id)?.status;
 
 describe('gatehouse doctor against a default Keycloak realm (no Audience mapper, no trusted hosts)', () => {

@@ -1,7 +1,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Finding, renderText } from '@gatehouse/doctor';
 import {
   freePort,
   type StartedProcess,
@@ -10,7 +9,7 @@ import {
   startProcess,
 } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DoctorRun, runDoctorCli } from './doctor-cli.js';
+import { type DoctorRun, findingOf as finding, runDoctorJson } from './doctor-cli.js';
 
 /**
  * `gatehouse-doctor` (the built CLI) against the reference tutorial's Python resource server as
@@ -97,16 +96,8 @@ afterAll(async () => {
   await authServer?.stop();
 });
 
-/** The CLI with --json; DEBUG_DOCTOR=1 prints the report as the CLI prints it without --json. */
-async function doctor(args: readonly string[], login?: typeof ALICE): Promise<DoctorRun> {
-  const run = await runDoctorCli([serverUrl, ...args, '--json', '--timeout', '30'], login);
-  if (process.env.DEBUG_DOCTOR)
-    console.log(run.report ? renderText(run.report) : `${run.stdout}\n${run.stderr}`);
-  return run;
-}
-
-const finding = (run: DoctorRun, id: string): Finding | undefined =>
-  run.report?.findings.find((f) => f.id === id);
+const doctor = (args: readonly string[], login?: typeof ALICE) =>
+  runDoctorJson(serverUrl, args, login);
 
 /** Every warn and fail of a run, as `id status`, sorted. */
 const problemIds = (run: DoctorRun) =>
