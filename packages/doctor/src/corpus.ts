@@ -114,23 +114,25 @@ export type ReplayStep =
 /** The corpus directory: beside `src/` and `dist/` alike, shipped in the package. */
 const CORPUS = new URL('../corpus/', import.meta.url);
 
-/** Every client of the corpus, sorted by id. */
-export function loadCorpus(): ClientFixture[] {
-  return readdirSync(CORPUS)
+let cached: readonly ClientFixture[] | undefined;
+
+/** Every client of the corpus, sorted by id (read once per process). */
+export function loadCorpus(): readonly ClientFixture[] {
+  cached ??= readdirSync(CORPUS)
     .filter((name) => name.endsWith('.json'))
     .sort()
     .map((name) => JSON.parse(readFileSync(new URL(name, CORPUS), 'utf8')) as ClientFixture);
+  return cached;
 }
-
-let cached: ClientFixture[] | undefined;
 
 /**
  * The names of the corpus clients with a habit, for findings ("Cursor, Windsurf send no
  * resource"): always what the corpus says, never a list written twice.
  */
 export function clientsThat(habit: (client: ClientFixture) => boolean): string {
-  cached ??= loadCorpus();
-  const names = cached.filter(habit).map((c) => c.client.replace(/ \(.*\)$/, ''));
+  const names = loadCorpus()
+    .filter(habit)
+    .map((c) => c.client.replace(/ \(.*\)$/, ''));
   return names.length > 1
     ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`
     : (names[0] ?? 'no known client');

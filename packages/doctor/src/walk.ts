@@ -1,5 +1,4 @@
 import type { Challenge } from './challenge-header.js';
-import type { Exchange } from './http.js';
 import type { Findings } from './report.js';
 
 /**
@@ -12,8 +11,7 @@ export interface Walk {
   readonly findings: Findings;
   /** The browser origin the CORS checks present (MCP Inspector's by default). */
   readonly browserOrigin: string;
-  /** The unauthenticated answer and its Bearer challenge, if any. */
-  unauthenticated?: Exchange;
+  /** The Bearer challenge of the unauthenticated answer, if any. */
   challenge?: Challenge;
   /** Where the protected resource metadata was found, and what it says. */
   resourceMetadata?: { readonly url: string; readonly document: Readonly<Record<string, unknown>> };

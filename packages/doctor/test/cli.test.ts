@@ -1,27 +1,13 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { type Misconfiguration, startMisconfiguredServer } from '@gatehouse/testkit';
+import { type Misconfiguration, runToExit, startMisconfiguredServer } from '@gatehouse/testkit';
 import { describe, expect, it } from 'vitest';
 import type { Report } from '../src/index.js';
 
 const CLI = new URL('../dist/cli.js', import.meta.url).pathname;
 const BROWSER = `${process.execPath} ${new URL('./support/follow-redirects.mjs', import.meta.url).pathname}`;
 
-function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, BROWSER } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+const cli = (args: string[]) =>
+  runToExit(process.execPath, [CLI, ...args], { env: { ...process.env, BROWSER } });
 
 async function against<T>(
   misconfigurations: Misconfiguration[],

@@ -29,10 +29,12 @@ export { type ClientMetadata, HeadlessOAuthProvider } from './oauth-provider.js'
 export { createPkce } from './pkce.js';
 export { type Ports, startOnFreePort, startOnFreePorts } from './ports.js';
 export {
+  type ExitedProcess,
   freePort,
   ProcessStartError,
   portTaken,
   READY_LINES,
+  runToExit,
   type StartedProcess,
   type StartProcessOptions,
   startProcess,

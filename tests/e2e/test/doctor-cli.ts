@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
 import { type Finding, type Report, renderText } from '@gatehouse/doctor';
+import { runToExit } from '@gatehouse/testkit';
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
 const CLI = `${repoRoot}packages/doctor/dist/cli.js`;
@@ -17,45 +17,32 @@ export interface DoctorRun {
  * The published CLI (packages/doctor/dist/cli.js) as users run it; with `login`, $BROWSER is the
  * headless browser that signs in as that user on the real pages.
  */
-export function runDoctorCli(
+export async function runDoctorCli(
   args: readonly string[],
   login?: { readonly username: string; readonly password: string },
 ): Promise<DoctorRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd: `${repoRoot}tests/e2e`,
-      env: {
-        ...process.env,
-        ...(login
-          ? {
-              BROWSER,
-              DOCTOR_LOGIN_USERNAME: login.username,
-              DOCTOR_LOGIN_PASSWORD: login.password,
-            }
-          : {}),
-      },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => {
-      let report: Report | undefined;
-      if (args.includes('--json')) {
-        try {
-          report = JSON.parse(stdout) as Report;
-        } catch {
-          report = undefined;
-        }
-      }
-      resolve({ status, stdout, stderr, ...(report ? { report } : {}) });
-    });
+  const run = await runToExit(process.execPath, [CLI, ...args], {
+    cwd: `${repoRoot}tests/e2e`,
+    env: {
+      ...process.env,
+      ...(login
+        ? {
+            BROWSER,
+            DOCTOR_LOGIN_USERNAME: login.username,
+            DOCTOR_LOGIN_PASSWORD: login.password,
+          }
+        : {}),
+    },
   });
+  let report: Report | undefined;
+  if (args.includes('--json')) {
+    try {
+      report = JSON.parse(run.stdout) as Report;
+    } catch {
+      report = undefined;
+    }
+  }
+  return { ...run, ...(report ? { report } : {}) };
 }
 
 /** The problems of a report: every warn and fail, as `id: title`. */

@@ -1,15 +1,13 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  freePort,
-  type StartedProcess,
-  startAuthServerApp,
-  startOnFreePort,
-  startProcess,
-} from '@gatehouse/testkit';
+import { freePort, type StartedProcess } from '@gatehouse/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DoctorRun, findingOf as finding, runDoctorJson } from './doctor-cli.js';
+import {
+  type AuthorizationServer,
+  startGatehouseAsKeycloak,
+  startTutorialServer,
+  TUTORIAL_SERVERS,
+  type TutorialServer,
+} from './tutorial-stack.js';
 
 /**
  * `gatehouse-doctor` (the built CLI) against the reference tutorial's Python resource server as
@@ -26,12 +24,10 @@ import { type DoctorRun, findingOf as finding, runDoctorJson } from './doctor-cl
  * DEBUG_DOCTOR=1 prints each text report.
  */
 
-const repoRoot = new URL('../../../', import.meta.url).pathname;
-// The realm's introspection client (the tutorial's `test-client`; only the name differs).
-const INTROSPECTOR = { id: 'mcp-server', secret: 'tutorial-introspection-secret' };
 const ALICE = { username: 'alice', password: 'alice-password' };
+const [PUBLISHED] = TUTORIAL_SERVERS as [TutorialServer];
 
-let authServer: StartedProcess;
+let as: AuthorizationServer;
 let tutorial: StartedProcess;
 /** The authorization server's issuer: `http://localhost:<port>/realms/mcp`. */
 let issuer: string;
@@ -39,61 +35,17 @@ let issuer: string;
 let serverUrl: string;
 
 beforeAll(async () => {
-  const python = process.env.GATEHOUSE_PYTHON_MCP1;
-  if (!python)
-    throw new Error(
-      'GATEHOUSE_PYTHON_MCP1 is not set: run the tests with `npm test`, which installs the Python MCP SDK',
-    );
   // The tutorial server's port is its resource, which the authorization server must know first.
   const port = await freePort();
   serverUrl = `http://localhost:${port}`;
-  authServer = await startOnFreePort((asPort) => {
-    issuer = `http://localhost:${asPort}/realms/mcp`;
-    return startAuthServerApp({
-      port: asPort,
-      env: {
-        AUTH_ISSUER: `http://localhost:${asPort}`,
-        AUTH_COMPAT: 'keycloak',
-        AUTH_REALM: 'mcp',
-        AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-doctor-tutorial-')), 'auth.db')}`,
-        AUTH_USERS: `${ALICE.username}:${ALICE.password}`,
-        // Default token settings (JWT access tokens), as the tutorial leaves Keycloak's.
-        AUTH_RESOURCES: JSON.stringify([
-          { resource: serverUrl, scopes: ['mcp:tools'], defaultScopes: ['mcp:tools'] },
-        ]),
-        // The tutorial's client as it creates it: "enable client authentication, save".
-        AUTH_CLIENTS: JSON.stringify([
-          { client_id: INTROSPECTOR.id, client_secret: INTROSPECTOR.secret },
-        ]),
-        LOG_FORMAT: 'json',
-      },
-    });
-  });
-  tutorial = await startProcess(
-    python,
-    [join(repoRoot, 'tests', 'e2e', 'python-mcp1', 'server.py')],
-    {
-      env: {
-        HOST: 'localhost',
-        PORT: String(port),
-        AUTH_HOST: 'localhost',
-        AUTH_PORT: new URL(issuer).port,
-        AUTH_REALM: 'mcp',
-        OAUTH_CLIENT_ID: INTROSPECTOR.id,
-        OAUTH_CLIENT_SECRET: INTROSPECTOR.secret,
-        MCP_SCOPE: 'mcp:tools',
-      },
-      readyUrl: `${serverUrl}/.well-known/oauth-protected-resource`,
-      // uvicorn's own line: an answer alone may come from another server on the port.
-      readyLine: 'Uvicorn running on',
-      timeoutMs: 30_000,
-    },
-  );
+  as = await startGatehouseAsKeycloak(serverUrl);
+  issuer = as.issuer;
+  tutorial = await startTutorialServer(PUBLISHED, port, as);
 }, 120_000);
 
 afterAll(async () => {
   await tutorial?.stop();
-  await authServer?.stop();
+  await as?.stop();
 });
 
 const doctor = (args: readonly string[], login?: typeof ALICE) =>

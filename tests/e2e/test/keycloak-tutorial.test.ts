@@ -1,15 +1,12 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   freePort,
   HeadlessOAuthProvider,
   obtainToken,
   type StartedProcess,
-  startAuthServerApp,
   startMcpServerApp,
   startOnFreePort,
-  startProcess,
 } from '@gatehouse/testkit';
 import {
   Client,
@@ -19,6 +16,14 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectV2, finishAuthV2 } from './clients.js';
 import { revokeAtKeycloakUrl, startTestKeycloak } from './keycloak-stack.js';
+import {
+  type AuthorizationServer,
+  INTROSPECTOR,
+  startGatehouseAsKeycloak,
+  startTutorialServer,
+  TUTORIAL_SERVERS,
+  type TutorialServer,
+} from './tutorial-stack.js';
 
 /**
  * Code written for Keycloak, unchanged against Gatehouse: the reference tutorial's Python resource
@@ -31,38 +36,6 @@ import { revokeAtKeycloakUrl, startTestKeycloak } from './keycloak-stack.js';
  */
 
 const repoRoot = new URL('../../../', import.meta.url).pathname;
-// The realm's introspection client (the tutorial calls its own `test-client`; only the name differs).
-const INTROSPECTOR = { id: 'mcp-server', secret: 'tutorial-introspection-secret' };
-
-interface AuthorizationServer {
-  readonly issuer: string;
-  /** The issuer's host and port, as the tutorial server's AUTH_HOST and AUTH_PORT. */
-  readonly host: string;
-  readonly port: number;
-  /** A valid token of this server whose audience is not the tutorial server. */
-  foreignToken(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-interface TutorialServer {
-  readonly name: string;
-  /** The environment variable naming the interpreter `npm test` installed the SDK into. */
-  readonly interpreter: 'GATEHOUSE_PYTHON_MCP1' | 'GATEHOUSE_PYTHON';
-  readonly script: readonly string[];
-}
-
-const TUTORIAL_SERVERS: readonly TutorialServer[] = [
-  {
-    name: 'as published, on mcp 1.x (FastMCP)',
-    interpreter: 'GATEHOUSE_PYTHON_MCP1',
-    script: ['python-mcp1', 'server.py'],
-  },
-  {
-    name: 'ported to mcp 2.x (MCPServer)',
-    interpreter: 'GATEHOUSE_PYTHON',
-    script: ['python', 'tutorial_server.py'],
-  },
-];
 
 async function startKeycloakServer(resource: string): Promise<AuthorizationServer> {
   const keycloak = await startTestKeycloak({
@@ -84,74 +57,9 @@ async function startKeycloakServer(resource: string): Promise<AuthorizationServe
   };
 }
 
-async function startGatehouse(resource: string): Promise<AuthorizationServer> {
-  const other = `http://localhost:${await freePort()}/other`;
-  return startOnFreePort(async (port) => {
-    const origin = `http://localhost:${port}`;
-    const server = await startAuthServerApp({
-      port,
-      env: {
-        AUTH_ISSUER: origin,
-        AUTH_COMPAT: 'keycloak',
-        AUTH_REALM: 'mcp',
-        AUTH_STORE: `sqlite:${join(mkdtempSync(join(tmpdir(), 'gatehouse-tutorial-')), 'auth.db')}`,
-        AUTH_USERS: 'alice:alice-password',
-        // Default token settings (JWT access tokens), as the tutorial leaves Keycloak's.
-        AUTH_RESOURCES: JSON.stringify([
-          { resource, scopes: ['mcp:tools'], defaultScopes: ['mcp:tools'] },
-          { resource: other, scopes: ['mcp:tools'] },
-        ]),
-        // The tutorial's client as it creates it: "enable client authentication, save".
-        AUTH_CLIENTS: JSON.stringify([
-          { client_id: INTROSPECTOR.id, client_secret: INTROSPECTOR.secret },
-        ]),
-        LOG_FORMAT: 'json',
-      },
-    });
-    const issuer = `${origin}/realms/mcp`;
-    return {
-      issuer,
-      host: 'localhost',
-      port,
-      foreignToken: async () => (await obtainToken(issuer, other, 'mcp:tools')).accessToken,
-      stop: async () => {
-        await server.stop();
-      },
-    };
-  });
-}
-
-async function startTutorialServer(
-  server: TutorialServer,
-  port: number,
-  as: AuthorizationServer,
-): Promise<StartedProcess> {
-  const python = process.env[server.interpreter];
-  if (!python)
-    throw new Error(
-      `${server.interpreter} is not set: run the tests with \`npm test\`, which installs the Python MCP SDK`,
-    );
-  return startProcess(python, [join(repoRoot, 'tests', 'e2e', ...server.script)], {
-    env: {
-      HOST: 'localhost',
-      PORT: String(port),
-      AUTH_HOST: as.host,
-      AUTH_PORT: String(as.port),
-      AUTH_REALM: 'mcp',
-      OAUTH_CLIENT_ID: INTROSPECTOR.id,
-      OAUTH_CLIENT_SECRET: INTROSPECTOR.secret,
-      MCP_SCOPE: 'mcp:tools',
-    },
-    readyUrl: `http://localhost:${port}/.well-known/oauth-protected-resource`,
-    // uvicorn's own line: an answer alone may come from another server on the port.
-    readyLine: 'Uvicorn running on',
-    timeoutMs: 30_000,
-  });
-}
-
 const [PUBLISHED, PORTED] = TUTORIAL_SERVERS as [TutorialServer, TutorialServer];
 const KEYCLOAK = ['a real Keycloak', startKeycloakServer] as const;
-const GATEHOUSE = ['Gatehouse with AUTH_COMPAT=keycloak', startGatehouse] as const;
+const GATEHOUSE = ['Gatehouse with AUTH_COMPAT=keycloak', startGatehouseAsKeycloak] as const;
 
 /** The authorization server and the tutorial server on a free port that names the resource. */
 function startPair(
@@ -312,7 +220,7 @@ describe('our MCP server with the Keycloak profile (.env.keycloak) against Gateh
     // Both again on a fresh port when the MCP server's was taken: the resource names it.
     await startOnFreePort(async (port) => {
       mcpUrl = `http://localhost:${port}/mcp`;
-      as = await startGatehouse(mcpUrl);
+      as = await startGatehouseAsKeycloak(mcpUrl);
       try {
         mcp = await startMcpServerApp({
           port,

@@ -32,7 +32,6 @@ export async function checkChallenge(walk: Walk): Promise<void> {
     headers: MCP_HEADERS,
     body: INITIALIZE,
   });
-  walk.unauthenticated = answer;
   const evidence = [answer.evidence];
   if (answer.status === 0) {
     findings.add({
