@@ -21,7 +21,7 @@ import { ALICE, type Stack, startStack } from './stack.js';
  * client's own limitation that explains it.
  */
 
-const fixtures: ClientFixture[] = loadCorpus();
+const fixtures: readonly ClientFixture[] = loadCorpus();
 
 let stack: Stack;
 let documents: Server;
